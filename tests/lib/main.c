@@ -1,0 +1,309 @@
+/*
+ * The one test main shared by every chapter.
+ *
+ * It turns the tests registered by FT_TEST into Check suites (one per part, one test case per test, so each result
+ * names its test and each test has its own timeout), runs them in Check's fork mode, and prints what a student needs:
+ * each failure with the assertion Check reported and the test's hint, then a table per part with tests passed and
+ * points earned. Check's XML and TAP logs, and a TSV of per-test results, are written on request for the harness
+ * and for `make check`'s summary across chapters.
+ *
+ *   test [--list] [--test NAME]... [--xml FILE] [--tap FILE] [--results FILE]
+ *
+ * FT_TEST (environment) selects tests like --test; several names may be separated by commas.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "ferrite_test.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef FT_CHAPTER
+#define FT_CHAPTER "unnamed"
+#endif
+
+/* Seconds per test before Check kills it; Check multiplies this by CK_TIMEOUT_MULTIPLIER. */
+#define FT_DEFAULT_TIMEOUT 10.0
+#define FT_MAX_TESTS 512
+#define FT_MAX_PARTS 16
+
+static const ft_test *tests[FT_MAX_TESTS];
+static size_t n_tests;
+static const ft_part *parts[FT_MAX_PARTS];
+static size_t n_parts;
+
+void ft_register_test(const ft_test *t)
+{
+    if (n_tests == FT_MAX_TESTS) {
+        fprintf(stderr, "ferrite: more than %d tests in one chapter; raise FT_MAX_TESTS\n", FT_MAX_TESTS);
+        exit(2);
+    }
+    tests[n_tests++] = t;
+}
+
+void ft_register_part(const ft_part *p)
+{
+    if (n_parts == FT_MAX_PARTS) {
+        fprintf(stderr, "ferrite: more than %d parts in one chapter\n", FT_MAX_PARTS);
+        exit(2);
+    }
+    parts[n_parts++] = p;
+}
+
+/* ---- options ---------------------------------------------------------------------------------------------- */
+
+struct options {
+    bool list;
+    const char *only;    /* comma-separated test names, or NULL for all */
+    const char *xml, *tap, *results;
+};
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: test [--list] [--test NAME[,NAME...]] [--xml FILE] [--tap FILE] [--results FILE]\n");
+    exit(2);
+}
+
+static struct options parse_options(int argc, char **argv)
+{
+    struct options o = {.only = getenv("FT_TEST")};
+    if (o.only && !*o.only)
+        o.only = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_value = i + 1 < argc;
+        if (!strcmp(a, "--list"))
+            o.list = true;
+        else if (!strcmp(a, "--test") && has_value)
+            o.only = argv[++i];
+        else if (!strcmp(a, "--xml") && has_value)
+            o.xml = argv[++i];
+        else if (!strcmp(a, "--tap") && has_value)
+            o.tap = argv[++i];
+        else if (!strcmp(a, "--results") && has_value)
+            o.results = argv[++i];
+        else
+            usage();
+    }
+    return o;
+}
+
+/* True if @p name is one of the comma-separated names in @p list. */
+static bool in_list(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && !strncmp(p, name, n))
+            return true;
+        p += len + (end != NULL);
+    }
+    return false;
+}
+
+static const ft_part *find_part(int number)
+{
+    for (size_t i = 0; i < n_parts; i++)
+        if (parts[i]->number == number)
+            return parts[i];
+    return NULL;
+}
+
+static int compare_parts(const void *a, const void *b)
+{
+    return (*(const ft_part *const *)a)->number - (*(const ft_part *const *)b)->number;
+}
+
+/* ---- output --------------------------------------------------------------------------------------------- */
+
+static bool use_color;
+
+static const char *paint(const char *code)
+{
+    return use_color ? code : "";
+}
+#define RED paint("\033[31m")
+#define GREEN paint("\033[32m")
+#define BOLD paint("\033[1m")
+#define DIM paint("\033[2m")
+#define RESET paint("\033[0m")
+
+/* Outcome of one registered test after the run. */
+struct outcome {
+    enum { RAN_PASS, RAN_FAIL, NOT_RUN } status;
+    const char *message; /* Check's message, or NULL */
+    const char *file;
+    int line;
+};
+
+static const char *status_word(const struct outcome *o)
+{
+    return o->status == RAN_PASS ? "pass" : o->status == RAN_FAIL ? "fail" : "not-run";
+}
+
+/* Writes @p s with tabs and newlines flattened, so that a TSV row stays one row. */
+static void put_flat(FILE *f, const char *s)
+{
+    for (; s && *s; s++)
+        fputc(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s, f);
+}
+
+static void write_results(const char *path, const struct outcome *out, const bool *selected)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        perror(path);
+        return;
+    }
+    for (size_t i = 0; i < n_tests; i++) {
+        if (!selected[i])
+            continue;
+        const ft_part *p = find_part(tests[i]->part);
+        fprintf(f, "%s\t%d\t%s\t%s\t%d\t%s\t", FT_CHAPTER, tests[i]->part, p ? p->title : "?", tests[i]->name,
+                tests[i]->points, status_word(&out[i]));
+        put_flat(f, out[i].message);
+        fputc('\n', f);
+    }
+    fclose(f);
+}
+
+static void print_failures(const struct outcome *out, const bool *selected)
+{
+    for (size_t i = 0; i < n_tests; i++) {
+        if (!selected[i] || out[i].status == RAN_PASS)
+            continue;
+        const ft_test *t = tests[i];
+        printf("%s✗ part %d · %s%s (%d pt%s)\n", RED, t->part, t->name, RESET, t->points, t->points == 1 ? "" : "s");
+        if (out[i].status == NOT_RUN)
+            printf("    did not run (the test binary stopped before reaching it)\n");
+        else
+            printf("    %s:%d: %s\n", out[i].file ? out[i].file : t->file, out[i].line,
+                   out[i].message ? out[i].message : "(no message)");
+        printf("    %shint:%s %s\n", BOLD, RESET, t->hint);
+    }
+}
+
+static void print_table(const struct outcome *out, const bool *selected)
+{
+    int all_pass = 0, all_tests = 0, all_pts = 0, all_max = 0;
+    printf("\n%s%s%s\n", BOLD, FT_CHAPTER, RESET);
+    for (size_t p = 0; p < n_parts; p++) {
+        int pass = 0, total = 0, pts = 0, max = 0;
+        for (size_t i = 0; i < n_tests; i++) {
+            if (!selected[i] || tests[i]->part != parts[p]->number)
+                continue;
+            total++;
+            max += tests[i]->points;
+            if (out[i].status == RAN_PASS) {
+                pass++;
+                pts += tests[i]->points;
+            }
+        }
+        if (total == 0)
+            continue;
+        printf("  %spart %-2d %-44s%s %3d/%-3d tests %4d/%-4d points\n", pass == total ? GREEN : RED,
+               parts[p]->number, parts[p]->title, RESET, pass, total, pts, max);
+        all_pass += pass, all_tests += total, all_pts += pts, all_max += max;
+    }
+    printf("  %s%-52s %3d/%-3d tests %4d/%-4d points%s\n", BOLD, "total", all_pass, all_tests, all_pts, all_max, RESET);
+}
+
+/* ---- running -------------------------------------------------------------------------------------------- */
+
+static SRunner *build_runner(const bool *selected)
+{
+    const char *env_timeout = getenv("CK_DEFAULT_TIMEOUT");
+    SRunner *sr = NULL;
+    for (size_t p = 0; p < n_parts; p++) {
+        char title[160];
+        snprintf(title, sizeof title, "part %d: %s", parts[p]->number, parts[p]->title);
+        Suite *s = suite_create(strdup(title)); /* Check keeps the pointer; the string lives until exit */
+        for (size_t i = 0; i < n_tests; i++) {
+            if (!selected[i] || tests[i]->part != parts[p]->number)
+                continue;
+            TCase *tc = tcase_create(tests[i]->name);
+            if (!env_timeout)
+                tcase_set_timeout(tc, FT_DEFAULT_TIMEOUT); /* scaled by CK_TIMEOUT_MULTIPLIER */
+            _tcase_add_test(tc, tests[i]->ttest, tests[i]->signal, 0, 0, 1);
+            suite_add_tcase(s, tc);
+        }
+        if (!sr)
+            sr = srunner_create(s);
+        else
+            srunner_add_suite(sr, s);
+    }
+    return sr;
+}
+
+static void collect(SRunner *sr, struct outcome *out, const bool *selected)
+{
+    for (size_t i = 0; i < n_tests; i++)
+        out[i] = (struct outcome){.status = NOT_RUN};
+    TestResult **results = srunner_results(sr);
+    int n = srunner_ntests_run(sr);
+    for (int r = 0; r < n; r++) {
+        const char *name = tr_tcname(results[r]);
+        for (size_t i = 0; i < n_tests; i++) {
+            if (!selected[i] || strcmp(tests[i]->name, name))
+                continue;
+            out[i].status = tr_rtype(results[r]) == CK_PASS ? RAN_PASS : RAN_FAIL;
+            out[i].message = tr_msg(results[r]);
+            out[i].file = tr_lfile(results[r]);
+            out[i].line = tr_lno(results[r]);
+        }
+    }
+    free(results);
+}
+
+int main(int argc, char **argv)
+{
+    struct options o = parse_options(argc, argv);
+    const char *no_color = getenv("NO_COLOR");
+    use_color = isatty(STDOUT_FILENO) && !(no_color && *no_color);
+    qsort(parts, n_parts, sizeof parts[0], compare_parts);
+
+    for (size_t i = 0; i < n_tests; i++) {
+        if (!find_part(tests[i]->part)) {
+            fprintf(stderr, "ferrite: test %s names part %d, which no FT_PART declares\n", tests[i]->name,
+                    tests[i]->part);
+            return 2;
+        }
+    }
+    if (o.list) {
+        for (size_t i = 0; i < n_tests; i++)
+            printf("%d\t%s\t%d\t%s\n", tests[i]->part, tests[i]->name, tests[i]->points, tests[i]->hint);
+        return 0;
+    }
+
+    static bool selected[FT_MAX_TESTS];
+    size_t n_selected = 0;
+    for (size_t i = 0; i < n_tests; i++)
+        n_selected += selected[i] = !o.only || in_list(o.only, tests[i]->name);
+    if (n_selected == 0) {
+        fprintf(stderr, "ferrite: no test named '%s' in %s (list them with --list)\n", o.only, FT_CHAPTER);
+        return 2;
+    }
+
+    SRunner *sr = build_runner(selected);
+    if (o.xml)
+        srunner_set_xml(sr, o.xml);
+    if (o.tap)
+        srunner_set_tap(sr, o.tap);
+    fflush(NULL); /* forked children must not inherit unflushed output */
+    srunner_run_all(sr, CK_SILENT);
+
+    static struct outcome out[FT_MAX_TESTS];
+    collect(sr, out, selected);
+    print_failures(out, selected);
+    print_table(out, selected);
+    srunner_print(sr, CK_MINIMAL); /* Check's own summary line */
+    if (o.results)
+        write_results(o.results, out, selected);
+
+    int failed = srunner_ntests_failed(sr) + (int)(n_selected - (size_t)srunner_ntests_run(sr));
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
