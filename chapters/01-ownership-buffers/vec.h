@@ -265,31 +265,31 @@ FV_MUST_USE fv_status fv_swap_remove(fv_vec *v, size_t i, void *out);
  * Owns the buffer and the elements not yet yielded: `[head, tail)`.
  * @rust `alloc::vec::IntoIter<T>`
  */
-typedef struct fv_into_iter {
+typedef struct fv_iter {
     fv_raw buf;            /**< the vector's former buffer */
     size_t head;           /**< next element to yield */
     size_t tail;           /**< one past the last element to yield */
     const fv_type *type;   /**< borrowed element type */
-} fv_into_iter;
+} fv_iter;
 
 /**
  * @brief Moves the vector's buffer and elements into an iterator; @p v is left empty and valid.
  * @rust `impl IntoIterator for Vec<T>` (`v.into_iter()`)
  */
-fv_into_iter fv_into_iter(fv_vec *v);
+fv_iter fv_into_iter(fv_vec *v);
 
 /**
  * @brief Moves the next element to @p out (the caller owns it), or drops it when @p out is NULL.
  * @return false when no element is left.
  * @rust `Iterator::next`
  */
-bool fv_into_iter_next(fv_into_iter *it, void *out);
+bool fv_iter_next(fv_iter *it, void *out);
 
 /**
  * @brief Drops every element not yet yielded and frees the buffer. Safe to call twice.
  * @rust `impl Drop for IntoIter<T>`
  */
-void fv_into_iter_drop(fv_into_iter *it);
+void fv_iter_drop(fv_iter *it);
 
 /**
  * @brief A draining iterator over `[from, to)` of a vector, which it borrows mutably until fv_drain_end().
@@ -312,7 +312,7 @@ typedef struct fv_drain {
  * @return ::FV_OK, or ::FV_ERR_BOUNDS unless `from <= to <= len` (the vector is unchanged).
  * @rust `Vec::drain(from..to)`
  */
-FV_MUST_USE fv_status fv_drain(fv_vec *v, size_t from, size_t to, fv_drain *out);
+FV_MUST_USE fv_status fv_drain_start(fv_vec *v, size_t from, size_t to, fv_drain *out);
 
 /**
  * @brief Moves the next drained element to @p out (or drops it when @p out is NULL).
