@@ -7,7 +7,9 @@
  * points earned. Check's XML and TAP logs, and a TSV of per-test results, are written on request for the harness
  * and for `make check`'s summary across chapters.
  *
- *   test [--list] [--test NAME]... [--xml FILE] [--tap FILE] [--results FILE]
+ *   test [--list] [--quiet] [--test NAME[,NAME...]] [--xml FILE] [--tap FILE] [--results FILE]
+ *
+ * --quiet leaves out the per-failure details and prints only the tables and Check's summary line.
  *
  * FT_TEST (environment) selects tests like --test; several names may be separated by commas.
  */
@@ -56,13 +58,14 @@ void ft_register_part(const ft_part *p)
 
 struct options {
     bool list;
+    bool quiet;         /* tables only, no per-failure details */
     const char *only;    /* comma-separated test names, or NULL for all */
     const char *xml, *tap, *results;
 };
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: test [--list] [--test NAME[,NAME...]] [--xml FILE] [--tap FILE] [--results FILE]\n");
+    fprintf(stderr, "usage: test [--list] [--quiet] [--test NAME[,NAME...]] [--xml FILE] [--tap FILE] [--results FILE]\n");
     exit(2);
 }
 
@@ -76,6 +79,8 @@ static struct options parse_options(int argc, char **argv)
         bool has_value = i + 1 < argc;
         if (!strcmp(a, "--list"))
             o.list = true;
+        else if (!strcmp(a, "--quiet"))
+            o.quiet = true;
         else if (!strcmp(a, "--test") && has_value)
             o.only = argv[++i];
         else if (!strcmp(a, "--xml") && has_value)
@@ -297,7 +302,8 @@ int main(int argc, char **argv)
 
     static struct outcome out[FT_MAX_TESTS];
     collect(sr, out, selected);
-    print_failures(out, selected);
+    if (!o.quiet)
+        print_failures(out, selected);
     print_table(out, selected);
     srunner_print(sr, CK_MINIMAL); /* Check's own summary line */
     if (o.results)

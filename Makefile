@@ -1,0 +1,88 @@
+# Ferrite — the one entry point. `make help` lists the targets.
+#
+# Variables: CH=01 or CH=01-ownership-buffers (default: every chapter), IMPL=chapters|solutions|<dir>
+# (default: chapters, the student's code), TEST=<test name[,name...]>, CC=gcc|clang, V=1 (show commands),
+# NO_COLOR=1.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+include mk/common.mk
+
+CHAPTER := $(MAKE) -f mk/chapter.mk IMPL=$(IMPL) CC=$(CC)
+results = $(foreach ch,$(CHS),$(BUILD)/$(IMPL_TAG)/$(1)-$(CC_NAME)/$(ch)/results.tsv)
+
+# Runs the tests of every selected chapter in variant $(1), then the summary; fails if any test failed.
+define run_variant
+	@status=0; for ch in $(CHS); do \
+	  $(CHAPTER) run CH=$$ch VARIANT=$(1) || status=1; \
+	done; \
+	mk/summary.sh $(call results,$(1)) || status=1; exit $$status
+endef
+
+.PHONY: help check memcheck tsan selftest demo grade clean compile_commands.json
+help:
+	@echo "Ferrite — C exercises that rebuild Rust systems"
+	@echo
+	@echo "  make deps                  install the Debian packages the workbook needs (as root)"
+	@echo "  make check [CH=01] [TEST=name] [IMPL=solutions]"
+	@echo "                             build with ASan+UBSan and run the tests; a table per part, hints for failures"
+	@echo "  make memcheck [CH=] [IMPL=] the tests under Valgrind memcheck (no sanitizers; a leak fails)"
+	@echo "  make tsan [CH=] [IMPL=]     the tests of threaded chapters under ThreadSanitizer"
+	@echo "  make demo CH=01 [IMPL=chapters]   a chapter's demo (default: the reference solution)"
+	@echo "  make bench [CH=01]         benchmarks against Rust and C peers"
+	@echo "  make docs                  the Doxygen site in build/docs/html"
+	@echo "  make selftest              the workbook's own proof: solutions pass, skeletons score 0, docs clean"
+	@echo "  make compile_commands.json for clangd (written to build/)"
+	@echo "  make clean"
+	@echo
+	@echo "chapters: $(ALL_CHS)"
+
+check:
+	$(call run_variant,asan)
+
+memcheck:
+	@command -v valgrind >/dev/null || { echo "valgrind not found: install it with 'sudo make deps'" >&2; exit 1; }
+	$(call run_variant,memcheck)
+
+# Only chapters whose chapter.conf says `threads = yes` run under TSan; the others have nothing for it to find.
+TSAN_CHS := $(foreach ch,$(CHS),$(if $(filter yes,$(shell sed -n 's/^threads *= *//p' chapters/$(ch)/chapter.conf)),$(ch)))
+tsan:
+	@if [ -z "$(TSAN_CHS)" ]; then echo "tsan: no threaded chapter among: $(CHS)"; exit 0; fi; \
+	$(MAKE) tsan-run CHS_TSAN="$(TSAN_CHS)"
+tsan-run:
+	@status=0; for ch in $(CHS_TSAN); do $(CHAPTER) run CH=$$ch VARIANT=tsan || status=1; done; \
+	mk/summary.sh $(foreach ch,$(CHS_TSAN),$(BUILD)/$(IMPL_TAG)/tsan-$(CC_NAME)/$(ch)/results.tsv) || status=1; \
+	exit $$status
+
+# A demo shows the idea working, so it runs the reference solution unless IMPL is given.
+demo: IMPL_DEMO := $(if $(filter command line environment,$(origin IMPL)),$(IMPL),solutions)
+demo:
+	@if [ $(words $(CHS)) -ne 1 ]; then echo "demo: pick a chapter, e.g. make demo CH=01" >&2; exit 2; fi
+	@$(MAKE) -f mk/chapter.mk demo CH=$(CHS) IMPL=$(IMPL_DEMO) CC=$(CC) VARIANT=asan
+
+selftest:
+	@CH="$(CH)" CC="$(CC)" mk/selftest.sh
+
+compile_commands.json:
+	@command -v bear >/dev/null || { echo "bear not found: install it with 'sudo make deps'" >&2; exit 1; }
+	@mkdir -p $(BUILD)
+	bear --output $(BUILD)/compile_commands.json -- $(MAKE) -B build-all
+	@echo "wrote $(BUILD)/compile_commands.json (clangd finds it in build/)"
+
+# Builds every chapter's tests against the student's code and the solutions, for tools like bear.
+.PHONY: build-all
+build-all:
+	@for ch in $(CHS); do for impl in chapters solutions; do \
+	  $(MAKE) -f mk/chapter.mk build CH=$$ch IMPL=$$impl CC=$(CC) VARIANT=asan || exit 1; done; done
+
+grade:
+	@if [ -x harness/grade ]; then harness/grade $(if $(CH),--chapter $(CH)) $(SUB); \
+	else echo "grade: the grading harness is not built yet (see harness/README.md)" >&2; exit 1; fi
+
+clean:
+	rm -rf $(BUILD)
+
+include mk/deps.mk
+-include mk/docs.mk
+-include mk/bench.mk

@@ -1,0 +1,96 @@
+# Builds and runs one chapter in one variant. Called by the top-level Makefile:
+#   make -f mk/chapter.mk <run|build|demo> CH=<NN-name> IMPL=<dir> VARIANT=<asan|memcheck|tsan|plain> [CC=gcc|clang]
+# Variants: asan = ASan+UBSan (the default for students), memcheck = no sanitizer, run under Valgrind,
+#           tsan = ThreadSanitizer, plain = optimised, no sanitizer (for warnings and demos).
+include mk/common.mk
+
+ifneq ($(words $(CHS)),1)
+$(error mk/chapter.mk builds one chapter at a time; got CH=$(CH))
+endif
+CONF := chapters/$(CHS)/chapter.conf
+include $(CONF)
+
+VARIANT ?= asan
+B := $(BUILD)/$(IMPL_TAG)/$(VARIANT)-$(CC_NAME)/$(CHS)
+
+ifeq ($(shell pkg-config --exists check 2>/dev/null && echo yes),)
+$(error Check (libcheck) was not found by pkg-config: install it with `sudo make deps` (Debian package: check))
+endif
+ifeq ($(shell command -v $(CC_NAME) 2>/dev/null),)
+$(error compiler '$(CC_NAME)' not found: install it with `sudo make deps`)
+endif
+
+CFLAGS_COMMON := -std=c17 -Wall -Wextra -Werror -g -MMD -MP
+CFLAGS_asan := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+CFLAGS_memcheck := -O1
+CFLAGS_tsan := -O1 -fsanitize=thread
+CFLAGS_plain := -O2
+ifeq ($(filter $(VARIANT),asan memcheck tsan plain),)
+$(error VARIANT=$(VARIANT) is not one of asan memcheck tsan plain)
+endif
+VFLAGS := $(CFLAGS_$(VARIANT))
+CPPFLAGS_CH := -Ichapters/$(CHS) -Itests/lib -Itests/$(CHS) -DFT_CHAPTER='"$(CHS)"'
+CHECK_CFLAGS := $(shell pkg-config --cflags check)
+CHECK_LIBS := $(shell pkg-config --libs check)
+
+# The student's files (or the solution's, or a submission's), as chapter.conf lists them.
+IMPL_SRCS := $(addprefix $(IMPL)/$(CHS)/,$(sources))
+MISSING := $(filter-out $(wildcard $(IMPL_SRCS)),$(IMPL_SRCS))
+TEST_SRCS := $(sort $(wildcard tests/$(CHS)/*.c))
+IMPL_OBJS := $(patsubst $(IMPL)/$(CHS)/%.c,$(B)/impl/%.o,$(IMPL_SRCS))
+TEST_OBJS := $(patsubst tests/$(CHS)/%.c,$(B)/tests/%.o,$(TEST_SRCS)) $(B)/lib/main.o
+TEST_BIN := $(B)/test
+DEMO_BIN := $(B)/demo
+
+.PHONY: build run demo objects
+build: $(TEST_BIN)
+objects: $(IMPL_OBJS)
+
+$(MISSING):
+	@echo "error: $@ is missing; chapter $(CHS) needs: $(sources)" >&2; exit 1
+
+$(B)/impl/%.o: $(IMPL)/$(CHS)/%.c $(CONF)
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(VFLAGS) $(CPPFLAGS_CH) -c $< -o $@
+$(B)/tests/%.o: tests/$(CHS)/%.c $(CONF)
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(VFLAGS) $(CPPFLAGS_CH) $(CHECK_CFLAGS) -c $< -o $@
+$(B)/lib/main.o: tests/lib/main.c $(CONF)
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(VFLAGS) $(CPPFLAGS_CH) $(CHECK_CFLAGS) -c $< -o $@
+$(B)/demo.o: chapters/$(CHS)/demo.c $(CONF)
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(VFLAGS) $(CPPFLAGS_CH) -c $< -o $@
+
+$(TEST_BIN): $(IMPL_OBJS) $(TEST_OBJS)
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(VFLAGS) $^ $(CHECK_LIBS) -o $@
+$(DEMO_BIN): $(IMPL_OBJS) $(B)/demo.o
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(VFLAGS) $^ -o $@
+
+# How each variant runs the test binary. Check forks one child per test; sanitizers and Valgrind both follow
+# fork, so a leak or a memory error fails the test that caused it.
+ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:$(ASAN_OPTIONS) \
+            UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:$(UBSAN_OPTIONS)
+RUN_asan := env $(ASAN_ENV)
+RUN_memcheck := env CK_TIMEOUT_MULTIPLIER=$(or $(CK_TIMEOUT_MULTIPLIER),10) valgrind --quiet --leak-check=full \
+    --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
+    --error-exitcode=99 --track-origins=yes
+RUN_tsan := env TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:$(TSAN_OPTIONS) \
+    CK_TIMEOUT_MULTIPLIER=$(or $(CK_TIMEOUT_MULTIPLIER),4)
+RUN_plain := env
+RUN_ARGS := --xml $(B)/check.xml --tap $(B)/check.tap --results $(B)/results.tsv $(if $(QUIET),--quiet)
+
+run: $(TEST_BIN)
+	@rm -f $(B)/results.tsv
+	$(Q)env $(if $(TEST),FT_TEST=$(TEST)) $(RUN_$(VARIANT)) $(TEST_BIN) $(RUN_ARGS)
+
+demo: $(DEMO_BIN)
+	$(Q)$(RUN_$(VARIANT)) $(DEMO_BIN)
+
+-include $(IMPL_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(B)/demo.d

@@ -1,0 +1,24 @@
+# `make deps`: installs every Debian package the workbook needs. Idempotent: installs only what is missing and
+# says nothing more than one line when all is present.
+
+# Build and test: compilers, Check, sanitizer runtimes for clang, Valgrind, bear for clangd users.
+DEB_BUILD := make gcc g++ clang libclang-rt-14-dev pkg-config check valgrind bear
+# Documentation site.
+DEB_DOCS := doxygen graphviz
+# Benchmarks: rustc is used when it is on PATH already (rustup); otherwise Debian's rustc provides it.
+DEB_BENCH := $(if $(shell command -v rustc 2>/dev/null),,rustc)
+DEB_PACKAGES := $(DEB_BUILD) $(DEB_DOCS) $(DEB_BENCH)
+
+.PHONY: deps
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' "$$p" 2>/dev/null | grep -q '^install ok installed$$' || echo "$$p"; \
+	  done); \
+	if [ -z "$$missing" ]; then echo "deps: all $(words $(DEB_PACKAGES)) packages present"; exit 0; fi; \
+	echo "deps: installing:" $$missing; \
+	if [ "$$(id -u)" -ne 0 ]; then \
+	  echo "deps: installing packages needs root: run 'sudo make deps'" >&2; exit 1; fi; \
+	command -v apt-get >/dev/null || { echo "deps: apt-get not found; install by hand:" $$missing >&2; exit 1; }; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null && \
+	echo "deps: installed" $$missing

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# `make selftest`: the workbook proves itself.
+#   1. every reference solution passes its tests under ASan+UBSan (gcc and clang), under Valgrind memcheck, and
+#      under ThreadSanitizer where the chapter is threaded;
+#   2. every skeleton compiles warning-free with gcc and clang, and scores 0 points;
+#   3. every demo builds against the reference solution;
+#   4. the documentation builds with zero Doxygen warnings.
+# Every step runs even when an earlier one failed; the exit status says whether all passed.
+set -u
+cd "$(dirname "$0")/.."
+export NO_COLOR="${NO_COLOR:-}"
+make="make --no-print-directory"
+chs_arg=${CH:+CH=$CH}
+
+results=()
+failed=0
+step() { # step "description" command...
+    local what=$1; shift
+    local start=$SECONDS
+    printf '\n=== %s\n' "$what"
+    if "$@"; then results+=("ok    $what ($((SECONDS - start)) s)")
+    else results+=("FAIL  $what ($((SECONDS - start)) s)"); failed=1; fi
+}
+
+# The skeleton must build cleanly and earn nothing: each test has to fail against the placeholders.
+skeleton_scores_zero() {
+    local ch=$1 tsv=build/chapters/asan-gcc/$1/results.tsv
+    $make -f mk/chapter.mk run CH="$ch" IMPL=chapters VARIANT=asan CC=gcc QUIET=1 >/dev/null 2>&1
+    if [ ! -s "$tsv" ]; then echo "selftest: $ch skeleton tests produced no results" >&2; return 1; fi
+    local earned passing
+    earned=$(awk -F'\t' '$6 == "pass" { s += $5 } END { print s + 0 }' "$tsv")
+    passing=$(awk -F'\t' '$6 == "pass" { print "    " $4 }' "$tsv")
+    echo "$ch skeleton: $(wc -l <"$tsv") tests, $earned points earned"
+    if [ "$earned" -ne 0 ]; then
+        echo "selftest: these tests pass against the skeleton, so they prove nothing:" >&2
+        echo "$passing" >&2
+        return 1
+    fi
+}
+
+chapters=$($make -s -f /dev/stdin list-chapters $chs_arg <<'MK'
+include mk/common.mk
+list-chapters: ; @echo $(CHS)
+MK
+) || exit 2
+
+step "solutions under ASan+UBSan (gcc)" $make check IMPL=solutions CC=gcc $chs_arg
+step "solutions under ASan+UBSan (clang)" $make check IMPL=solutions CC=clang $chs_arg
+step "solutions under Valgrind memcheck" $make memcheck IMPL=solutions $chs_arg
+step "solutions under ThreadSanitizer (threaded chapters)" $make tsan IMPL=solutions CC=clang $chs_arg
+for ch in $chapters; do
+    for cc in gcc clang; do
+        step "$ch skeleton compiles warning-free ($cc)" \
+            $make -f mk/chapter.mk objects CH="$ch" IMPL=chapters VARIANT=plain CC=$cc
+    done
+    step "$ch skeleton scores 0 points" skeleton_scores_zero "$ch"
+    if [ -f "chapters/$ch/demo.c" ]; then
+        step "$ch demo builds" $make -f mk/chapter.mk build/solutions/asan-gcc/"$ch"/demo \
+            CH="$ch" IMPL=solutions VARIANT=asan CC=gcc
+    fi
+done
+step "docs build with zero Doxygen warnings" $make docs
+
+printf '\n=== selftest summary\n'
+printf '  %s\n' "${results[@]}"
+exit $failed

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Prints one line per chapter and a total from the results.tsv files that the test binaries write.
+# A chapter whose results file is missing did not build or stopped before reporting: it counts as failed.
+# usage: mk/summary.sh RESULTS.tsv...
+set -u
+if [ -z "${NO_COLOR:-}" ] && [ -t 1 ]; then bold=$'\033[1m' red=$'\033[31m' green=$'\033[32m' off=$'\033[0m'
+else bold='' red='' green='' off=''; fi
+
+printf '\n%sSummary%s\n' "$bold" "$off"
+all_pass=0 all_tests=0 all_pts=0 all_max=0 broken=0
+for f in "$@"; do
+    ch=$(basename "$(dirname "$f")")
+    if [ ! -s "$f" ]; then
+        printf '  %s%-30s no results: the build failed or the tests stopped before reporting%s\n' "$red" "$ch" "$off"
+        broken=1
+        continue
+    fi
+    read -r pass tests pts max < <(awk -F'\t' '{ t++; m += $5; if ($6 == "pass") { p++; s += $5 } }
+                                               END { printf "%d %d %d %d\n", p, t, s, m }' "$f")
+    colour=$red; [ "$pass" -eq "$tests" ] && colour=$green
+    printf '  %s%-30s%s %3d/%-3d tests %4d/%-4d points\n' "$colour" "$ch" "$off" "$pass" "$tests" "$pts" "$max"
+    all_pass=$((all_pass + pass)) all_tests=$((all_tests + tests)) all_pts=$((all_pts + pts)) all_max=$((all_max + max))
+done
+printf '  %s%-30s %3d/%-3d tests %4d/%-4d points%s\n' "$bold" "all" "$all_pass" "$all_tests" "$all_pts" "$all_max" "$off"
+[ "$broken" -eq 0 ] && [ "$all_pass" -eq "$all_tests" ]
