@@ -175,6 +175,28 @@ static void write_results(const char *path, const struct outcome *out, const boo
     fclose(f);
 }
 
+/* What a student should make of Check's terse messages about a test process that did not finish normally. */
+static const char *explain(const char *message)
+{
+    static const struct {
+        const char *prefix, *meaning;
+    } known[] = {
+        {"Early exit with return value 1", " (AddressSanitizer/UBSan: read its report above)"},
+        {"Early exit with return value 23", " (LeakSanitizer found a leak: its report above shows where it was allocated)"},
+        {"Early exit with return value 66", " (ThreadSanitizer: read its report above)"},
+        {"Early exit with return value 99", " (Valgrind found an error or a leak: its report above shows where)"},
+        {"Received signal 11", " (a crash: `make check` builds with ASan, whose report above names the bad access)"},
+        {"Received signal 6", " (abort: an assertion or a sanitizer stopped the program; see the report above)"},
+        {"Test timeout expired", " (an endless loop or a wait that never ends)"},
+    };
+    for (size_t i = 0; message && i < sizeof known / sizeof known[0]; i++) {
+        size_t n = strlen(known[i].prefix);
+        if (!strncmp(message, known[i].prefix, n) && (message[n] == '\0' || message[n] == ',' || message[n] == ' '))
+            return known[i].meaning;
+    }
+    return "";
+}
+
 static void print_failures(const struct outcome *out, const bool *selected)
 {
     for (size_t i = 0; i < n_tests; i++) {
@@ -185,8 +207,8 @@ static void print_failures(const struct outcome *out, const bool *selected)
         if (out[i].status == NOT_RUN)
             printf("    did not run (the test binary stopped before reaching it)\n");
         else
-            printf("    %s:%d: %s\n", out[i].file ? out[i].file : t->file, out[i].line,
-                   out[i].message ? out[i].message : "(no message)");
+            printf("    %s:%d: %s%s\n", out[i].file ? out[i].file : t->file, out[i].line,
+                   out[i].message ? out[i].message : "(no message)", explain(out[i].message));
         printf("    %shint:%s %s\n", BOLD, RESET, t->hint);
     }
 }
@@ -218,14 +240,17 @@ static void print_table(const struct outcome *out, const bool *selected)
 
 /* ---- running -------------------------------------------------------------------------------------------- */
 
+/* Check keeps the suite names it is given, so they live here until the runner is freed. */
+static char suite_titles[FT_MAX_PARTS][160];
+
 static SRunner *build_runner(const bool *selected)
 {
     const char *env_timeout = getenv("CK_DEFAULT_TIMEOUT");
     SRunner *sr = NULL;
     for (size_t p = 0; p < n_parts; p++) {
-        char title[160];
-        snprintf(title, sizeof title, "part %d: %s", parts[p]->number, parts[p]->title);
-        Suite *s = suite_create(strdup(title)); /* Check keeps the pointer; the string lives until exit */
+        char *title = suite_titles[p];
+        snprintf(title, sizeof suite_titles[p], "part %d: %s", parts[p]->number, parts[p]->title);
+        Suite *s = suite_create(title);
         for (size_t i = 0; i < n_tests; i++) {
             if (!selected[i] || tests[i]->part != parts[p]->number)
                 continue;
