@@ -81,6 +81,7 @@ FV_MUST_USE fv_status fv_with_capacity(fv_vec *out, const fv_type *type, const f
  * @brief Appends a copy of the bytes at @p elem, moving ownership of the element into the vector.
  *
  * Grows like fv_raw_grow_amortized() when full. Invalidates borrows if it grows.
+ * @param v the vector.
  * @param elem points to `type->layout.size` readable bytes (ignored for zero-sized types); must not point into
  *             the vector itself.
  * @return ::FV_OK, or an error from growing; on error the vector is unchanged and the caller still owns @p elem.
@@ -90,6 +91,7 @@ FV_MUST_USE fv_status fv_push(fv_vec *v, const void *elem);
 
 /**
  * @brief Removes the last element and moves it to @p out, or drops it when @p out is NULL.
+ * @param v the vector.
  * @param[out] out receives the element's bytes (the caller then owns it), or NULL to drop it in place.
  * @return true if an element was removed; false if the vector was empty (`*out` untouched).
  * @rust `Vec::pop` → `Option<T>`
@@ -230,6 +232,9 @@ const void *fv_slice_get(fv_slice s, size_t i);
 
 /**
  * @brief The sub-slice `[from, to)` of @p s, borrowing the same elements.
+ * @param s the slice to narrow.
+ * @param from first index of the sub-slice.
+ * @param to one past its last index.
  * @param[out] out receives the view; untouched on error.
  * @return ::FV_OK, or ::FV_ERR_BOUNDS unless `from <= to <= s.len`.
  * @rust `<[T]>::get(from..to)` → `Option<&[T]>`
@@ -296,7 +301,7 @@ void fv_iter_drop(fv_iter *it);
  *
  * While the drain lives, the vector's length is `from` (Rust's leak amplification: if the drain is forgotten, the
  * tail leaks but nothing is dropped twice). Do not touch the vector until fv_drain_end().
- * @rust `alloc::vec::Drain<'_, T>`
+ * @rust ``alloc::vec::Drain<'_, T>``
  */
 typedef struct fv_drain {
     fv_vec *vec;       /**< borrowed mutably for the drain's life */
@@ -308,6 +313,9 @@ typedef struct fv_drain {
 
 /**
  * @brief Starts draining the elements at `[from, to)`.
+ * @param v the vector, borrowed mutably until fv_drain_end().
+ * @param from first index to drain.
+ * @param to one past the last index to drain.
  * @param[out] out the drain; untouched on error.
  * @return ::FV_OK, or ::FV_ERR_BOUNDS unless `from <= to <= len` (the vector is unchanged).
  * @rust `Vec::drain(from..to)`
@@ -323,7 +331,7 @@ bool fv_drain_next(fv_drain *d, void *out);
 
 /**
  * @brief Drops what the drain did not yield, moves the tail down to close the gap and restores the length.
- * @rust `impl Drop for Drain<'_, T>`
+ * @rust ``impl Drop for Drain<'_, T>``
  */
 void fv_drain_end(fv_drain *d);
 
