@@ -1,0 +1,32 @@
+# `make docs`: builds the documentation site with Doxygen into build/docs/html and fails on any Doxygen warning.
+# Included by the top-level Makefile; also works alone: `make -f mk/docs.mk docs`.
+# Configuration: docs/Doxyfile (its paths are relative to the repository root, so Doxygen runs from there).
+
+# The repository root, found from this file's own path so the recipe works wherever make was started.
+# (`:=` matters: MAKEFILE_LIST grows with every later include.)
+DOCS_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
+# Fixed by docs/Doxyfile (OUTPUT_DIRECTORY and WARN_LOGFILE): change both together.
+DOCS_OUT := build/docs
+DOCS_LOG := $(DOCS_OUT)/warnings.log
+
+# Defining a target here must not make it the default goal of the Makefile that includes this file.
+docs_saved_goal := $(.DEFAULT_GOAL)
+
+.PHONY: docs
+docs:
+	@for tool in doxygen dot; do \
+	  command -v $$tool >/dev/null 2>&1 || { \
+	    echo "docs: '$$tool' not found: install the Debian packages doxygen graphviz (or run 'sudo make deps')" >&2; \
+	    exit 1; }; \
+	done
+	@# Start clean so no page of a removed chapter or function survives from an older run.
+	@cd $(DOCS_ROOT) && rm -rf $(DOCS_OUT)/html $(DOCS_LOG) && mkdir -p $(DOCS_OUT)
+	@cd $(DOCS_ROOT) && doxygen docs/Doxyfile
+	@cd $(DOCS_ROOT) && if [ -s $(DOCS_LOG) ]; then \
+	  echo "docs: Doxygen reported $$(grep -c 'warning:' $(DOCS_LOG)) warning(s); the site must build without any:" >&2; \
+	  cat $(DOCS_LOG) >&2; \
+	  exit 1; \
+	fi
+	@echo "docs: $(DOCS_ROOT)/$(DOCS_OUT)/html/index.html"
+
+.DEFAULT_GOAL := $(docs_saved_goal)
