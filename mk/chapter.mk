@@ -42,8 +42,22 @@ TEST_OBJS := $(patsubst tests/$(CHS)/%.c,$(B)/tests/%.o,$(TEST_SRCS)) $(B)/lib/m
 TEST_BIN := $(B)/test
 DEMO_BIN := $(B)/demo
 
+# A chapter that needs more than "sources + tests + demo" (a freestanding program, a server binary, a kernel image
+# for QEMU) adds it in mk/chapters/<NN-name>.mk, read here so it can use and extend everything above:
+#   TEST_DEPS   files built before the tests run (e.g. a program the tests start)
+#   TEST_ENV    VAR=value words given to the test binary's environment (e.g. where that program is)
+#   LDLIBS_CH   extra libraries for the test binary and the demo (e.g. -lpthread)
+#   DEMO_DEPS / DEMO_CMD   what `make demo` builds and runs instead of the demo binary alone
+# The fragment is pristine workbook code, like tests/: a submission never supplies it.
+TEST_DEPS :=
+TEST_ENV :=
+LDLIBS_CH :=
+DEMO_DEPS := $(DEMO_BIN)
+DEMO_CMD = $(RUN_$(VARIANT)) $(DEMO_BIN)
+-include mk/chapters/$(CHS).mk
+
 .PHONY: build run demo objects
-build: $(TEST_BIN)
+build: $(TEST_BIN) $(TEST_DEPS)
 objects: $(IMPL_OBJS)
 
 $(MISSING):
@@ -68,10 +82,10 @@ $(B)/demo.o: chapters/$(CHS)/demo.c $(CONF)
 
 $(TEST_BIN): $(IMPL_OBJS) $(TEST_OBJS)
 	@echo "  LINK    $@"
-	$(Q)$(CC) $(VFLAGS) $^ $(CHECK_LIBS) -o $@
+	$(Q)$(CC) $(VFLAGS) $^ $(CHECK_LIBS) $(LDLIBS_CH) -o $@
 $(DEMO_BIN): $(IMPL_OBJS) $(B)/demo.o
 	@echo "  LINK    $@"
-	$(Q)$(CC) $(VFLAGS) $^ -o $@
+	$(Q)$(CC) $(VFLAGS) $^ $(LDLIBS_CH) -o $@
 
 # How each variant runs the test binary. Check forks one child per test; sanitizers and Valgrind both follow
 # fork, so a leak or a memory error fails the test that caused it.
@@ -86,11 +100,11 @@ RUN_tsan := env TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:$(TSAN_OPTI
 RUN_plain := env
 RUN_ARGS := --xml $(B)/check.xml --tap $(B)/check.tap --results $(B)/results.tsv $(if $(QUIET),--quiet)
 
-run: $(TEST_BIN)
+run: $(TEST_BIN) $(TEST_DEPS)
 	@rm -f $(B)/results.tsv
-	$(Q)env $(if $(TEST),FT_TEST=$(TEST)) $(RUN_$(VARIANT)) $(TEST_BIN) $(RUN_ARGS)
+	$(Q)env $(if $(TEST),FT_TEST=$(TEST)) $(TEST_ENV) $(RUN_$(VARIANT)) $(TEST_BIN) $(RUN_ARGS)
 
-demo: $(DEMO_BIN)
-	$(Q)$(RUN_$(VARIANT)) $(DEMO_BIN)
+demo: $(DEMO_DEPS)
+	$(Q)$(DEMO_CMD)
 
 -include $(IMPL_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(B)/demo.d

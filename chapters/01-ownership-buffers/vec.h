@@ -24,6 +24,8 @@
 
 #include "rawvec.h"
 
+#include <assert.h>
+
 /**
  * @brief The run-time description of an element type: layout plus drop glue.
  *
@@ -334,5 +336,49 @@ bool fv_drain_next(fv_drain *d, void *out);
  * @rust ``impl Drop for Drain<'_, T>``
  */
 void fv_drain_end(fv_drain *d);
+
+/**
+ * @brief Defines typed hot paths `NAME_push` and `NAME_pop` for vectors whose elements are of the C type @p T.
+ *
+ * fv_push() and fv_pop() copy @c layout.size bytes, a size known only at run time. Rust's `Vec<T>` is compiled
+ * once per `T` instead, so its `push` inlines into the caller as one store and a length update. This macro is the
+ * C spelling of that monomorphisation, applied only where it pays: the common case (room left, element moved out)
+ * is an inline typed store or load; growing, and dropping a popped element, go through the generic functions,
+ * which is what Rust's standard library also does (its `RawVec` grows through one non-generic function that takes
+ * the element layout, to keep code size down).
+ *
+ * Use it at file scope, once per element type: `FV_DEFINE_TYPED(u32vec, uint32_t)` gives
+ * `fv_status u32vec_push(fv_vec *v, uint32_t value)` (must-use, like fv_push()) and
+ * `bool u32vec_pop(fv_vec *v, uint32_t *out)` (like fv_pop(), except that @p out must not be NULL).
+ * The vector's type must have the layout of @p T, which a debug build asserts.
+ * @rust `impl<T> Vec<T>`: one copy of `push` and `pop` per element type (monomorphisation)
+ */
+#define FV_DEFINE_TYPED(NAME, T)                                                                              \
+    /* The full path, kept out of line: were it inlined, taking &value would keep every pushed value in memory. */ \
+    static __attribute__((noinline, cold)) fv_status NAME##_push_slow(fv_vec *v, T value)                      \
+    {                                                                                                          \
+        return fv_push(v, &value);                                                                             \
+    }                                                                                                          \
+    static inline FV_MUST_USE fv_status NAME##_push(fv_vec *v, T value)                                        \
+    {                                                                                                          \
+        assert(v->type->layout.size == sizeof(T) && v->type->layout.align == _Alignof(T));                    \
+        size_t len = v->len;                                                                                   \
+        if (len == v->buf.cap)                                                                                 \
+            return NAME##_push_slow(v, value);                                                                 \
+        /* SAFETY: len < cap, so slot len is uninitialised room for one T inside the block. */                 \
+        ((T *)v->buf.ptr)[len] = value;                                                                        \
+        v->len = len + 1;                                                                                      \
+        return FV_OK;                                                                                          \
+    }                                                                                                          \
+    static inline bool NAME##_pop(fv_vec *v, T *out)                                                           \
+    {                                                                                                          \
+        assert(out != NULL && v->type->layout.size == sizeof(T));                                              \
+        size_t len = v->len;                                                                                   \
+        if (len == 0)                                                                                          \
+            return false;                                                                                      \
+        v->len = len - 1;                                                                                      \
+        *out = ((const T *)v->buf.ptr)[len - 1]; /* moved out: the caller owns it, nothing to drop */          \
+        return true;                                                                                           \
+    }
 
 #endif

@@ -51,6 +51,7 @@ fv_status fv_array_bytes(fv_layout elem, size_t n, size_t *bytes)
 {
     /* Divide instead of multiplying: `elem.size * n` could wrap, the quotient cannot. Same test as
      * `Layout::array`, which refuses anything above isize::MAX. */
+    /* The cast is exact: PTRDIFF_MAX is positive and below SIZE_MAX. */
     if (elem.size != 0 && n > (size_t)PTRDIFF_MAX / elem.size)
         return FV_ERR_CAPACITY_OVERFLOW;
     *bytes = elem.size * n;  /* cannot wrap: checked just above */
