@@ -12,6 +12,8 @@
 #include <cstring>
 #include <vector>
 
+#include <sys/resource.h>
+
 namespace {
 
 struct S24 {  // the 24-byte element: three words, trivially copyable
@@ -49,6 +51,14 @@ uint64_t run_s24(size_t n) {
     return sum;
 }
 
+// CPU time so far in user space and in the kernel, in milliseconds (see bench_vec.c for why both).
+void cpu_ms(double *user, double *sys) {
+    rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    *user = static_cast<double>(ru.ru_utime.tv_sec) * 1e3 + static_cast<double>(ru.ru_utime.tv_usec) / 1e3;
+    *sys = static_cast<double>(ru.ru_stime.tv_sec) * 1e3 + static_cast<double>(ru.ru_stime.tv_usec) / 1e3;
+}
+
 uint64_t expected(bool s24, uint64_t n) {  // 0 + 1 + ... + (n-1), times 6 for s24
     uint64_t tri = n % 2 == 0 ? (n / 2) * (n - 1) : n * ((n - 1) / 2);
     return s24 ? 6 * tri : tri;
@@ -71,13 +81,16 @@ int main(int argc, char **argv) {
     std::vector<double> ms;
     bool ok = true;
     for (int r = 0; r < reps; r++) {
+        double u0, s0, u1, s1;
+        cpu_ms(&u0, &s0);
         const auto t0 = std::chrono::steady_clock::now();  // CLOCK_MONOTONIC with libstdc++
         const uint64_t sum = is_s24 ? run_s24(n) : run_u32(n);
         const std::chrono::duration<double, std::milli> t = std::chrono::steady_clock::now() - t0;
+        cpu_ms(&u1, &s1);
         ms.push_back(t.count());
         ok = ok && sum == expected(is_s24, n);
-        std::printf("RUN impl=cpp workload=%s n=%zu rep=%d ms=%.3f checksum=%" PRIu64 "\n", argv[1], n, r + 1,
-                    t.count(), sum);
+        std::printf("RUN impl=cpp workload=%s n=%zu rep=%d ms=%.3f user_ms=%.3f sys_ms=%.3f checksum=%" PRIu64 "\n",
+                    argv[1], n, r + 1, t.count(), u1 - u0, s1 - s0, sum);
     }
     std::sort(ms.begin(), ms.end());
     const double median = reps % 2 ? ms[reps / 2] : (ms[reps / 2 - 1] + ms[reps / 2]) / 2;
