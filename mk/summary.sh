@@ -15,10 +15,14 @@ for f in "$@"; do
         broken=1
         continue
     fi
-    read -r pass tests pts max < <(awk -F'\t' '{ t++; m += $5; if ($6 == "pass") { p++; s += $5 } }
-                                               END { printf "%d %d %d %d\n", p, t, s, m }' "$f")
+    read -r pass tests pts max skip < <(awk -F'\t' '{ t++; m += $5; if ($6 == "pass") { p++; s += $5 }
+                                                    if ($6 == "skip") k++ }
+                                                    END { printf "%d %d %d %d %d\n", p, t, s, m, k }' "$f")
     colour=$red; [ "$pass" -eq "$tests" ] && colour=$green
-    printf '  %s%-30s%s %3d/%-3d tests %4d/%-4d points\n' "$colour" "$ch" "$off" "$pass" "$tests" "$pts" "$max"
+    # A skipped test (a tool is missing) earns nothing and is not a pass: the run still fails, and says why.
+    skipped=''; [ "$skip" -gt 0 ] && skipped=" ($skip skipped: install what their messages name)"
+    printf '  %s%-30s%s %3d/%-3d tests %4d/%-4d points%s\n' "$colour" "$ch" "$off" "$pass" "$tests" "$pts" "$max" \
+        "$skipped"
     all_pass=$((all_pass + pass)) all_tests=$((all_tests + tests)) all_pts=$((all_pts + pts)) all_max=$((all_max + max))
 done
 printf '  %s%-30s %3d/%-3d tests %4d/%-4d points%s\n' "$bold" "all" "$all_pass" "$all_tests" "$all_pts" "$all_max" "$off"

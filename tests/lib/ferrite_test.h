@@ -71,4 +71,15 @@ void ft_register_part(const ft_part *p);
 #define FT_TEST_SIGNAL(part_, name_, points_, signal_, hint_)                            \
     FT_TEST_WITH_SIGNAL_(part_, name_, points_, signal_, hint_)
 
+/** Prefix of a Check failure message that the shared main reads as "skipped", not "failed". */
+#define FT_SKIP_MARK "ferrite-skip: "
+
+/**
+ * Ends the running test as skipped, for a test that cannot run on this machine (a missing tool), never for a
+ * failure. The first argument is a string-literal format, e.g. `FT_SKIP("needs %s: sudo make deps", pkgs)`.
+ * A skipped test scores no points; it is listed as "skipped: <reason>", written as `skip` in the results file and
+ * as `ok N # SKIP reason` in the TAP log. Check itself counts it among its failures.
+ */
+#define FT_SKIP(...) ck_abort_msg(FT_SKIP_MARK __VA_ARGS__)
+
 #endif

@@ -11,6 +11,10 @@
  *
  * --quiet leaves out the per-failure details and prints only the tables and Check's summary line.
  *
+ * A test that ends with FT_SKIP (a tool it needs is missing) is reported as skipped: no points, "skip" in the
+ * results file, `ok N # SKIP reason` in the TAP log. It does not make the run fail; Check's own summary line still
+ * counts it among the failures.
+ *
  * FT_TEST (environment) selects tests like --test; several names may be separated by commas.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -138,7 +142,7 @@ static const char *paint(const char *code)
 
 /* Outcome of one registered test after the run. */
 struct outcome {
-    enum { RAN_PASS, RAN_FAIL, NOT_RUN } status;
+    enum { RAN_PASS, RAN_FAIL, RAN_SKIP, NOT_RUN } status;
     const char *message; /* Check's message, or NULL */
     const char *file;
     int line;
@@ -146,7 +150,10 @@ struct outcome {
 
 static const char *status_word(const struct outcome *o)
 {
-    return o->status == RAN_PASS ? "pass" : o->status == RAN_FAIL ? "fail" : "not-run";
+    return o->status == RAN_PASS   ? "pass"
+           : o->status == RAN_FAIL ? "fail"
+           : o->status == RAN_SKIP ? "skip"
+                                   : "not-run";
 }
 
 /* Writes @p s with tabs and newlines flattened, so that a TSV row stays one row. */
@@ -203,6 +210,11 @@ static void print_failures(const struct outcome *out, const bool *selected)
         if (!selected[i] || out[i].status == RAN_PASS)
             continue;
         const ft_test *t = tests[i];
+        if (out[i].status == RAN_SKIP) {
+            printf("%s- part %d · %s%s (%d pt%s) skipped: %s\n", DIM, t->part, t->name, RESET, t->points,
+                   t->points == 1 ? "" : "s", out[i].message);
+            continue;
+        }
         printf("%s✗ part %d · %s%s (%d pt%s)\n", RED, t->part, t->name, RESET, t->points, t->points == 1 ? "" : "s");
         if (out[i].status == NOT_RUN)
             printf("    did not run (the test binary stopped before reaching it)\n");
@@ -218,7 +230,7 @@ static void print_table(const struct outcome *out, const bool *selected)
     int all_pass = 0, all_tests = 0, all_pts = 0, all_max = 0;
     printf("\n%s%s%s\n", BOLD, FT_CHAPTER, RESET);
     for (size_t p = 0; p < n_parts; p++) {
-        int pass = 0, total = 0, pts = 0, max = 0;
+        int pass = 0, total = 0, pts = 0, max = 0, skipped = 0;
         for (size_t i = 0; i < n_tests; i++) {
             if (!selected[i] || tests[i]->part != parts[p]->number)
                 continue;
@@ -228,14 +240,53 @@ static void print_table(const struct outcome *out, const bool *selected)
                 pass++;
                 pts += tests[i]->points;
             }
+            skipped += out[i].status == RAN_SKIP;
         }
         if (total == 0)
             continue;
-        printf("  %spart %-2d %-44s%s %3d/%-3d tests %4d/%-4d points\n", pass == total ? GREEN : RED,
+        printf("  %spart %-2d %-44s%s %3d/%-3d tests %4d/%-4d points", pass == total ? GREEN : RED,
                parts[p]->number, parts[p]->title, RESET, pass, total, pts, max);
+        if (skipped)
+            printf("  (%d skipped)", skipped);
+        putchar('\n');
         all_pass += pass, all_tests += total, all_pts += pts, all_max += max;
     }
     printf("  %s%-52s %3d/%-3d tests %4d/%-4d points%s\n", BOLD, "total", all_pass, all_tests, all_pts, all_max, RESET);
+}
+
+/*
+ * Check writes a skipped test to the TAP log as "not ok N - file:tcase:test: ferrite-skip: reason"; TAP's own
+ * spelling is "ok N - file:tcase:test # SKIP reason". Rewrites those lines in place; the others stay as Check
+ * wrote them.
+ */
+static void mark_skips_in_tap(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    char *text = NULL;
+    size_t size = 0;
+    FILE *mem = open_memstream(&text, &size);
+    char line[4096];
+    while (mem && fgets(line, sizeof line, f)) {
+        char *mark = strstr(line, ": " FT_SKIP_MARK);
+        if (strncmp(line, "not ok ", 7) || !mark) {
+            fputs(line, mem);
+            continue;
+        }
+        *mark = '\0';
+        fprintf(mem, "ok %s # SKIP %s", line + 7, mark + 2 + strlen(FT_SKIP_MARK));
+    }
+    fclose(f);
+    if (!mem)
+        return;
+    fclose(mem);
+    f = fopen(path, "w");
+    if (f) {
+        fwrite(text, 1, size, f);
+        fclose(f);
+    }
+    free(text);
 }
 
 /* ---- running -------------------------------------------------------------------------------------------- */
@@ -281,6 +332,11 @@ static void collect(SRunner *sr, struct outcome *out, const bool *selected)
                 continue;
             out[i].status = tr_rtype(results[r]) == CK_PASS ? RAN_PASS : RAN_FAIL;
             out[i].message = tr_msg(results[r]);
+            size_t mark = strlen(FT_SKIP_MARK);
+            if (out[i].status == RAN_FAIL && out[i].message && !strncmp(out[i].message, FT_SKIP_MARK, mark)) {
+                out[i].status = RAN_SKIP;
+                out[i].message += mark;
+            }
             out[i].file = tr_lfile(results[r]);
             out[i].line = tr_lno(results[r]);
         }
@@ -334,7 +390,17 @@ int main(int argc, char **argv)
     if (o.results)
         write_results(o.results, out, selected);
 
-    int failed = srunner_ntests_failed(sr) + (int)(n_selected - (size_t)srunner_ntests_run(sr));
+    int skipped = 0;
+    for (size_t i = 0; i < n_tests; i++)
+        skipped += selected[i] && out[i].status == RAN_SKIP;
+    if (skipped) {
+        printf("%d test%s skipped (Check counts %s among its failures; %s no points)\n", skipped,
+               skipped == 1 ? "" : "s", skipped == 1 ? "it" : "them", skipped == 1 ? "it scores" : "they score");
+        if (o.tap)
+            mark_skips_in_tap(o.tap);
+    }
+
+    int failed = srunner_ntests_failed(sr) - skipped + (int)(n_selected - (size_t)srunner_ntests_run(sr));
     srunner_free(sr);
     return failed == 0 ? 0 : 1;
 }
