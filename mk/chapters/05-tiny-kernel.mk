@@ -1,0 +1,74 @@
+# Chapter 05 (tiny kernel): cross-builds Cortex-M3 kernel images for QEMU and tells the tests where they are.
+#
+# Read by mk/chapter.mk after it has set CHS, IMPL, B, sources, TEST_DEPS, TEST_ENV, DEMO_DEPS, DEMO_CMD.
+#
+# An image = every file in `sources` (the student's kernel; the portable ones compile for ARM too) + a pristine
+# scenario from tests/05-tiny-kernel/images/ (its processes, user_<name>.c, and boot_check.c), linked with
+# chapters/05-tiny-kernel/kernel.ld. Images do not depend on the host compiler or sanitizer variant, so they live
+# once per IMPL in $(BUILD)/<impl>/arm-none-eabi/05-tiny-kernel/.
+#
+# A kernel that does not compile must not stop `make check`: the host tests still run and the QEMU tests fail
+# with the compiler's message. So the images are built by a sub-make whose failure is recorded in build.log and
+# removes every image (a stale image from older code must never be tested).
+
+K_CROSS ?= arm-none-eabi-gcc
+K_QEMU ?= qemu-system-arm
+K_SIZE ?= arm-none-eabi-size
+KB := $(BUILD)/$(IMPL_TAG)/arm-none-eabi/$(CHS)
+K_SCENARIOS := hello interleave regs crash allow prio exit panic
+K_ARCH := -mcpu=cortex-m3 -mthumb
+K_CFLAGS := -std=c17 -Wall -Wextra -Werror -g -O2 $(K_ARCH) -ffreestanding -fno-common -ffunction-sections \
+    -fdata-sections -fno-tree-loop-distribute-patterns -fno-unwind-tables -fno-asynchronous-unwind-tables \
+    -Ichapters/$(CHS) -MMD -MP
+K_LDFLAGS := $(K_ARCH) -nostdlib -nostartfiles -T chapters/$(CHS)/kernel.ld -Wl,--gc-sections -Wl,--no-warn-rwx-segments
+K_KERNEL_OBJS := $(patsubst %.c,$(KB)/kernel/%.o,$(sources))
+K_IMAGES := $(foreach s,$(K_SCENARIOS),$(KB)/$(s).elf)
+K_DEBIAN := gcc-arm-none-eabi libnewlib-arm-none-eabi
+
+TEST_DEPS += k05-images
+TEST_ENV += K05_IMAGES=$(abspath $(KB)) K05_QEMU=$(K_QEMU)
+
+.PHONY: k05-images k05-elves
+k05-images:
+	@mkdir -p $(KB)
+	@rm -f $(KB)/build.log
+	@if ! command -v $(K_CROSS) >/dev/null 2>&1; then \
+	  rm -f $(KB)/*.elf; \
+	  echo "$(K_CROSS) not found: install the Debian packages $(K_DEBIAN) (or run 'sudo make deps')" >$(KB)/build.log; \
+	  echo "  ARM     skipped: $(K_CROSS) not found (Debian packages: $(K_DEBIAN)); the QEMU tests will fail"; \
+	elif ! $(MAKE) --no-print-directory -f mk/chapter.mk k05-elves CH=$(CHS) IMPL=$(IMPL) VARIANT=$(VARIANT) \
+	    CC=$(CC) >$(KB)/build.log 2>&1; then \
+	  rm -f $(KB)/*.elf; \
+	  echo "  ARM     kernel images FAILED to build; the QEMU tests will fail (log: $(KB)/build.log):"; \
+	  grep -E 'error|Error' $(KB)/build.log | head -n 8 | sed 's/^/          /'; \
+	else \
+	  echo "  ARM     kernel images up to date in $(KB)"; \
+	fi
+
+k05-elves: $(K_IMAGES)
+
+$(KB)/kernel/%.o: $(IMPL)/$(CHS)/%.c $(CONF)
+	@mkdir -p $(@D)
+	@echo "  ARM CC  $<"
+	$(Q)$(K_CROSS) $(K_CFLAGS) -c $< -o $@
+$(KB)/scen/%.o: tests/$(CHS)/images/%.c $(CONF)
+	@mkdir -p $(@D)
+	@echo "  ARM CC  $<"
+	$(Q)$(K_CROSS) $(K_CFLAGS) -c $< -o $@
+$(KB)/scen/user_demo.o: chapters/$(CHS)/demo.c $(CONF)
+	@mkdir -p $(@D)
+	@echo "  ARM CC  $<"
+	$(Q)$(K_CROSS) $(K_CFLAGS) -c $< -o $@
+
+$(KB)/%.elf: $(K_KERNEL_OBJS) $(KB)/scen/user_%.o $(KB)/scen/boot_check.o chapters/$(CHS)/kernel.ld
+	@echo "  ARM LD  $@"
+	$(Q)$(K_CROSS) $(K_LDFLAGS) $(filter %.o,$^) -lgcc -Wl,-Map,$(@:.elf=.map) -o $@
+
+# Objects are intermediate in make's eyes (pattern rules chained to the images); keep them for rebuilds.
+.SECONDARY: $(K_KERNEL_OBJS) $(foreach s,$(K_SCENARIOS) demo,$(KB)/scen/user_$(s).o) $(KB)/scen/boot_check.o
+
+-include $(K_KERNEL_OBJS:.o=.d) $(wildcard $(KB)/scen/*.d)
+
+# `make demo CH=05`: the host demo binary is a launcher that boots the demo image under QEMU.
+DEMO_DEPS := $(DEMO_BIN) $(KB)/demo.elf
+DEMO_CMD = $(RUN_$(VARIANT)) $(DEMO_BIN) $(KB)/demo.elf

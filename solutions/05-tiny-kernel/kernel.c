@@ -1,0 +1,286 @@
+/*
+ * kernel.c — chapter 05, parts 2-5 on the hardware: loading processes, the MPU, SysTick, the kernel's loop.
+ * (reference solution)
+ *
+ * The loop is Tock's: pick a process, run it until it traps, handle the trap, repeat; sleep in wfi when nothing
+ * is ready; exit QEMU when every process has stopped. Every decision is delegated to the portable code
+ * (sched.c, syscall.c, mpu.c); this file is the glue to the registers. Cortex-M3 only.
+ */
+#include "kernel.h"
+
+#if defined(__arm__)
+
+#include "mpu.h"
+#include "sched.h"
+#include "syscall.h"
+
+#define REG(addr) (*(volatile uint32_t *)(addr))
+#define SCB_SHCSR REG(0xE000ED24u)  /* bits 16-18: enable MemManage, BusFault, UsageFault */
+#define SCB_CFSR REG(0xE000ED28u)   /* configurable fault status; write 1 to clear */
+#define SCB_MMFAR REG(0xE000ED34u)
+#define SCB_BFAR REG(0xE000ED38u)
+#define SCB_HFSR REG(0xE000ED2Cu)
+#define MPU_CTRL REG(0xE000ED94u)   /* bit 0 ENABLE, bit 2 PRIVDEFENA */
+#define MPU_RBAR REG(0xE000ED9Cu)
+#define MPU_RASR REG(0xE000EDA0u)
+#define SYST_CSR REG(0xE000E010u)
+#define SYST_RVR REG(0xE000E014u)
+#define SYST_CVR REG(0xE000E018u)
+
+#define CFSR_IACCVIOL (1u << 0)
+#define CFSR_DACCVIOL (1u << 1)
+#define CFSR_MSTKERR (1u << 4)
+#define CFSR_MMARVALID (1u << 7)
+#define CFSR_BFARVALID (1u << 15)
+#define CFSR_STKERR (1u << 12)
+#define HFSR_FORCED (1u << 30)
+
+extern uint32_t _app_ram_start[];
+extern uint32_t __user_start[];
+
+/* Owned by the loop below; no handler reads them. */
+static k_proc procs[K_MAX_PROCS];
+static k_sched sched;
+static unsigned nprocs;
+static uint32_t idle_sleeps;
+
+static uint32_t console_write(void *ctx, uint32_t addr, uint32_t len)
+{
+    (void)ctx;
+    /* SAFETY: k_syscall checked that [addr, addr+len) lies in the caller's RAM or code, both mapped memory. */
+    k_write((const char *)(uintptr_t)addr, len);
+    return len;
+}
+
+static void mpu_init(void)
+{
+    SCB_SHCSR |= (1u << 16) | (1u << 17) | (1u << 18);  /* else every fault escalates to HardFault */
+    k_mpu_region code;
+    if (k_mpu_encode(K_USER_CODE_BASE, K_USER_CODE_SIZE, K_MPU_USER_RX, 0, 0, &code) != K_OK)
+        k_panic("the user-code window is not a valid MPU region");
+    MPU_RBAR = code.rbar;
+    MPU_RASR = code.rasr;
+    MPU_CTRL = (1u << 2) | 1u;  /* PRIVDEFENA: the kernel keeps the default map; processes get regions only */
+    __asm__ volatile("dsb\n isb" ::: "memory");
+}
+
+/* Region 1 is the running process's RAM; region 0 (all process code) never changes. */
+static void mpu_switch(const k_proc *p)
+{
+    MPU_RBAR = p->mpu_rbar;
+    MPU_RASR = p->mpu_rasr;
+    __asm__ volatile("dsb\n isb" ::: "memory");
+}
+
+static void load(unsigned pid, const k_app *app)
+{
+    k_proc *p = &procs[pid];
+    k_mpu_region ram;
+    if (app->mem_size > K_APP_SLOT || app->mem_size < 128 ||
+        k_mpu_cover((uint32_t)(uintptr_t)_app_ram_start + pid * K_APP_SLOT, app->mem_size, K_MPU_USER_RW, 1,
+                    &ram) != K_OK) {
+        k_printf("kernel: process '%s' asks for %u bytes of RAM, which one MPU region cannot cover\n", app->name,
+                 (unsigned)app->mem_size);
+        k_panic("bad process table");
+    }
+    *p = (k_proc){.name = app->name, .pid = (uint8_t)pid, .prio = app->prio, .state = K_READY};
+    p->mem_start = (uint32_t)(uintptr_t)_app_ram_start + pid * K_APP_SLOT;
+    p->mem_size = app->mem_size;
+    p->code_start = K_USER_CODE_BASE;
+    p->code_size = K_USER_CODE_SIZE;
+    p->mpu_rbar = ram.rbar;
+    p->mpu_rasr = ram.rasr;
+    p->stack_lo = p->mem_start + 32;
+    p->stack_hi = p->mem_start + p->mem_size - 32;
+    /* The first "resume" pops this frame: r0 = arg, pc = entry. lr = 0: returning from entry faults. */
+    uint32_t top = p->mem_start + p->mem_size;
+    /* SAFETY: [top - 64, top) is inside the slot reserved for this process by kernel.ld (mem_size >= 128). */
+    k_frame *f = (k_frame *)(uintptr_t)(top - sizeof(k_frame));
+    *f = (k_frame){.r0 = app->arg, .pc = (uint32_t)(uintptr_t)app->entry & ~1u, .xpsr = 1u << 24};
+    uint32_t *r4_r11 = (uint32_t *)(uintptr_t)(top - sizeof(k_frame) - 32);
+    for (int i = 0; i < 8; i++)
+        r4_r11[i] = 0;
+    p->psp = top - sizeof(k_frame) - 32;
+    if (k_sched_add(&sched, (int)pid, app->prio) != K_OK || k_sched_ready(&sched, (int)pid) != K_OK)
+        k_panic("bad priority in the process table");
+}
+
+static k_frame *frame_of(const k_proc *p)
+{
+    /* SAFETY: p->psp passed k_stack_ok: 32 bytes of r4-r11 then a whole frame lie in the process's RAM. */
+    return (k_frame *)(uintptr_t)(p->psp + 32);
+}
+
+static void make_ready(k_proc *p)
+{
+    p->state = K_READY;
+    if (k_sched_ready(&sched, p->pid) != K_OK)
+        k_panic("a process was queued twice");  /* a kernel bug: the queues would become a cycle */
+}
+
+/* Fires due alarms; a process blocked in yield-wait whose upcall is now pending runs it when next dispatched. */
+static void expire_alarms(void)
+{
+    uint32_t now = k_ticks;
+    for (unsigned i = 0; i < nprocs; i++) {
+        k_proc *p = &procs[i];
+        if (k_alarm_expire(p, now) && p->state == K_YIELDED) {
+            k_upcall_deliver(p, frame_of(p));
+            make_ready(p);
+        }
+    }
+}
+
+static void report_fault(k_proc *p, bool stack_ok)
+{
+    uint32_t cfsr = SCB_CFSR;
+    k_printf("kernel: process '%s' faulted: ", p->name);
+    if ((cfsr & CFSR_MMARVALID) && (cfsr & CFSR_DACCVIOL))
+        k_printf("data access violation at 0x%08x", (unsigned)SCB_MMFAR);
+    else if (cfsr & CFSR_IACCVIOL)
+        k_printf("instruction access violation");
+    else if (cfsr & (CFSR_MSTKERR | CFSR_STKERR))
+        k_printf("stack fault on exception entry");
+    else if (cfsr & CFSR_BFARVALID)
+        k_printf("bus fault at 0x%08x", (unsigned)SCB_BFAR);
+    else
+        k_printf("fault (CFSR 0x%08x, HFSR 0x%08x)", (unsigned)cfsr, (unsigned)SCB_HFSR);
+    if (SCB_HFSR & HFSR_FORCED)
+        k_printf(" (escalated to HardFault: MemManage, BusFault and UsageFault are not enabled in SHCSR)");
+    if (stack_ok)
+        k_printf(", pc 0x%08x", (unsigned)frame_of(p)->pc);
+    k_printf("; stopped after %u runs\n", (unsigned)p->runs);
+    SCB_CFSR = cfsr;  /* write-1-to-clear, so the next fault reports only itself */
+    SCB_HFSR = SCB_HFSR;
+    p->state = K_FAULTED;
+}
+
+/* Runs process p until it leaves the CPU: yields, blocks, exits, faults or is preempted. */
+static void run(k_proc *p)
+{
+    k_env env = {.console_write = console_write};
+    unsigned slice = 0;
+    p->state = K_RUNNING;
+    p->runs++;
+    for (;;) {
+        mpu_switch(p);
+        k_trap_reason = K_TRAP_NONE;
+        uint32_t psp = k_switch_to_user(p->psp, &p->stack_lo);
+        uint32_t reason = k_trap_reason;
+        bool stack_ok = psp != 0 && k_stack_ok(p, psp);
+        if (stack_ok)
+            p->psp = psp;
+        if (reason == K_TRAP_FAULT) {
+            report_fault(p, stack_ok);
+            return;
+        }
+        if (!stack_ok) {
+            k_printf("kernel: process '%s' faulted: stack pointer 0x%08x outside its memory; stopped\n", p->name,
+                     (unsigned)psp);
+            p->state = K_FAULTED;
+            return;
+        }
+        if (reason == K_TRAP_TICK) {
+            expire_alarms();
+            if (k_sched_should_switch(&sched, p->pid, ++slice)) {
+                make_ready(p);
+                return;
+            }
+            continue;
+        }
+        /* A system call. SAFETY: pc is the hardware-stacked address after the svc the process just executed,
+         * inside its code (checked); the svc's immediate is the low byte of that halfword. */
+        k_frame *f = frame_of(p);
+        if (!k_range_within(f->pc - 2, 2, p->code_start, p->code_size)) {
+            k_printf("kernel: process '%s' trapped from outside its code; stopped\n", p->name);
+            p->state = K_FAULTED;
+            return;
+        }
+        unsigned cls = *(const volatile uint16_t *)(uintptr_t)(f->pc - 2) & 0xffu;
+        env.now = k_ticks;
+        switch (k_syscall(&env, p, cls, f)) {
+        case K_ACT_RESUME:
+            continue;
+        case K_ACT_YIELD:
+            make_ready(p);
+            return;
+        case K_ACT_WAIT:
+            p->state = K_YIELDED;
+            return;
+        case K_ACT_EXIT:
+            p->state = K_EXITED;
+            k_printf("kernel: process '%s' exited with code %d (ran %u times)\n", p->name, (int)p->exit_code,
+                     (unsigned)p->runs);
+            return;
+        }
+    }
+}
+
+static bool any_alive(void)
+{
+    for (unsigned i = 0; i < nprocs; i++)
+        if (procs[i].state != K_EXITED && procs[i].state != K_FAULTED)
+            return true;
+    return false;
+}
+
+static int exit_status(void)
+{
+    for (unsigned i = 0; i < nprocs; i++) {
+        if (procs[i].state == K_FAULTED)
+            return K_EXIT_FAULTED;
+        if (procs[i].exit_code != 0)
+            return (int)(procs[i].exit_code & 0xff);
+    }
+    return 0;
+}
+
+void k_main(void)
+{
+    k_uart_init();
+    k_printf("ferrite kernel 05: booting on mps2-an385 (Cortex-M3)\n");
+    k_boot_check();
+    if (k_napps == 0 || k_napps > K_MAX_PROCS)
+        k_panic("the process table is empty or too large");
+    k_sched_init(&sched);
+    mpu_init();
+    nprocs = k_napps;
+    for (unsigned i = 0; i < nprocs; i++)
+        load(i, &k_apps[i]);
+    k_printf("kernel: %u processes loaded, user code at 0x%08x\n", nprocs, (unsigned)(uintptr_t)__user_start);
+    SYST_RVR = K_TICK_COUNTS - 1;
+    SYST_CVR = 0;
+    SYST_CSR = 7;  /* enable, interrupt, processor clock */
+    while (any_alive()) {
+        expire_alarms();
+        int pid = k_sched_next(&sched);
+        if (pid != K_NO_PROC) {
+            run(&procs[pid]);
+            continue;
+        }
+        /* Nothing ready: sleep until the next interrupt. Masked first so a tick cannot slip in between the
+         * check and the wfi; wfi still wakes on a pending interrupt with PRIMASK set. */
+        __asm__ volatile("cpsid i" ::: "memory");
+        if (sched.nonempty == 0) {
+            idle_sleeps++;
+            __asm__ volatile("wfi" ::: "memory");
+        }
+        __asm__ volatile("cpsie i" ::: "memory");
+    }
+    SYST_CSR = 0;
+    int status = exit_status();
+    k_printf("kernel: all processes stopped after %u ticks, %u idle sleeps; status %d\n", (unsigned)k_ticks,
+             (unsigned)idle_sleeps, status);
+    k_semihost_exit(status);
+}
+
+void k_kernel_fault(const k_frame *frame)
+{
+    k_printf("kernel: fault in the kernel itself at pc 0x%08x (CFSR 0x%08x)\n", (unsigned)frame->pc,
+             (unsigned)SCB_CFSR);
+    k_panic("kernel fault");
+}
+
+#else
+typedef int k_kernel_is_arm_only; /* the host build compiles this file to nothing */
+#endif
