@@ -228,6 +228,10 @@ static void print_failures(const struct outcome *out, const bool *selected)
 static void print_table(const struct outcome *out, const bool *selected)
 {
     int all_pass = 0, all_tests = 0, all_pts = 0, all_max = 0;
+    int width = 44; /* the titles' column: at least 44 wide, wider when a title needs it, so the counts align */
+    for (size_t p = 0; p < n_parts; p++)
+        if ((int)strlen(parts[p]->title) > width)
+            width = (int)strlen(parts[p]->title);
     printf("\n%s%s%s\n", BOLD, FT_CHAPTER, RESET);
     for (size_t p = 0; p < n_parts; p++) {
         int pass = 0, total = 0, pts = 0, max = 0, skipped = 0;
@@ -244,14 +248,15 @@ static void print_table(const struct outcome *out, const bool *selected)
         }
         if (total == 0)
             continue;
-        printf("  %spart %-2d %-44s%s %3d/%-3d tests %4d/%-4d points", pass == total ? GREEN : RED,
-               parts[p]->number, parts[p]->title, RESET, pass, total, pts, max);
+        printf("  %spart %-2d %-*s%s %3d/%-3d tests %4d/%-4d points", pass == total ? GREEN : RED,
+               parts[p]->number, width, parts[p]->title, RESET, pass, total, pts, max);
         if (skipped)
             printf("  (%d skipped)", skipped);
         putchar('\n');
         all_pass += pass, all_tests += total, all_pts += pts, all_max += max;
     }
-    printf("  %s%-52s %3d/%-3d tests %4d/%-4d points%s\n", BOLD, "total", all_pass, all_tests, all_pts, all_max, RESET);
+    printf("  %s%-*s %3d/%-3d tests %4d/%-4d points%s\n", BOLD, width + 8, "total", all_pass, all_tests, all_pts, all_max,
+           RESET);
 }
 
 /*
