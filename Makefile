@@ -15,6 +15,7 @@ results = $(foreach ch,$(CHS),$(BUILD)/$(IMPL_TAG)/$(1)-$(CC_NAME)/$(ch)/results
 # Runs the tests of every selected chapter in variant $(1), then the summary; fails if any test failed.
 define run_variant
 	@status=0; for ch in $(CHS); do \
+	  rm -f $(BUILD)/$(IMPL_TAG)/$(1)-$(CC_NAME)/$$ch/results.tsv; \
 	  $(CHAPTER) run CH=$$ch VARIANT=$(1) || status=1; \
 	done; \
 	mk/summary.sh $(call results,$(1)) || status=1; exit $$status
@@ -33,6 +34,9 @@ help:
 	@echo "  make bench [CH=01]         benchmarks against Rust and C peers"
 	@echo "  make docs                  the Doxygen site in build/docs/html"
 	@echo "  make selftest              the workbook's own proof: solutions pass, skeletons score 0, docs clean"
+	@echo "  make grade SUB=<dir|zip|tar.gz> [CH=01] [FORMAT=json] [OUT=file]"
+	@echo "                             grade a submission in the sandbox, against the pristine tests"
+	@echo "  make autograder [CH=01]    a Gradescope autograder zip in build/autograder/"
 	@echo "  make compile_commands.json for clangd (written to build/)"
 	@echo "  make clean"
 	@echo
@@ -51,7 +55,8 @@ tsan:
 	@if [ -z "$(TSAN_CHS)" ]; then echo "tsan: no threaded chapter among: $(CHS)"; exit 0; fi; \
 	$(MAKE) tsan-run CHS_TSAN="$(TSAN_CHS)"
 tsan-run:
-	@status=0; for ch in $(CHS_TSAN); do $(CHAPTER) run CH=$$ch VARIANT=tsan || status=1; done; \
+	@status=0; for ch in $(CHS_TSAN); do rm -f $(BUILD)/$(IMPL_TAG)/tsan-$(CC_NAME)/$$ch/results.tsv; \
+	  $(CHAPTER) run CH=$$ch VARIANT=tsan || status=1; done; \
 	mk/summary.sh $(foreach ch,$(CHS_TSAN),$(BUILD)/$(IMPL_TAG)/tsan-$(CC_NAME)/$(ch)/results.tsv) || status=1; \
 	exit $$status
 
@@ -76,9 +81,19 @@ build-all:
 	@for ch in $(CHS); do for impl in chapters solutions; do \
 	  $(MAKE) -f mk/chapter.mk build CH=$$ch IMPL=$$impl CC=$(CC) VARIANT=asan || exit 1; done; done
 
+# Grades one submission (a folder or a .tar.gz/.zip) against the pristine tests: harness/README.md.
+# FORMAT=text|json|gradescope|junit|csv, OUT=<file>; the report goes to stdout without OUT.
 grade:
-	@if [ -x harness/grade ]; then harness/grade $(if $(CH),--chapter $(CH)) $(SUB); \
-	else echo "grade: the grading harness is not built yet (see harness/README.md)" >&2; exit 1; fi
+	@if [ -z "$(SUB)" ]; then echo "grade: say which submission, e.g. make grade SUB=path/to/submission.zip" >&2; \
+	  exit 2; fi
+	@harness/grade $(if $(CH),--chapter $(CH)) $(if $(FORMAT),--format $(FORMAT)) $(if $(OUT),--out $(OUT)) \
+	  "$(SUB)"
+
+# A Gradescope autograder: build/autograder/ferrite-autograder.zip (setup.sh, run_autograder, the workbook).
+# CH=01 makes an autograder for that chapter only (harness/autograder/build also takes a list: 01,02).
+.PHONY: autograder
+autograder:
+	@harness/autograder/build $(BUILD)/autograder "$(CH)"
 
 clean:
 	rm -rf $(BUILD)

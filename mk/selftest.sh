@@ -4,7 +4,9 @@
 #      under ThreadSanitizer where the chapter is threaded;
 #   2. every skeleton compiles warning-free with gcc and clang, and scores 0 points;
 #   3. every demo builds against the reference solution;
-#   4. the documentation builds with zero Doxygen warnings.
+#   4. the documentation builds with zero Doxygen warnings;
+#   5. the grading harness scores the solutions 100% and the skeletons 0% through its sandbox, and scores its own
+#      hostile submissions right (harness/selftest/run).
 # Every step runs even when an earlier one failed; the exit status says whether all passed.
 set -u
 cd "$(dirname "$0")/.."
@@ -25,6 +27,7 @@ step() { # step "description" command...
 # The skeleton must build cleanly and earn nothing: each test has to fail against the placeholders.
 skeleton_scores_zero() {
     local ch=$1 tsv=build/chapters/asan-gcc/$1/results.tsv
+    rm -f "$tsv"  # a results file left by an earlier run must not stand in for this one
     $make -f mk/chapter.mk run CH="$ch" IMPL=chapters VARIANT=asan CC=gcc QUIET=1 >/dev/null 2>&1
     if [ ! -s "$tsv" ]; then echo "selftest: $ch skeleton tests produced no results" >&2; return 1; fi
     local earned passing
@@ -60,6 +63,7 @@ for ch in $chapters; do
     fi
 done
 step "docs build with zero Doxygen warnings" $make docs
+step "grading harness: solutions 100%, skeletons 0%, hostile submissions scored right" harness/selftest/run
 
 printf '\n=== selftest summary\n'
 printf '  %s\n' "${results[@]}"

@@ -77,7 +77,11 @@ TEST_ENV += SYS02_NOLIBC=$(abspath $(CH02_OUT)/nolibc) \
     SYS02_A64_NOLIBC=$(abspath $(CH02_OUT)/nolibc-aarch64) \
     SYS02_A64_PROBE=$(abspath $(CH02_OUT)/probe-aarch64) \
     SYS02_QEMU=$(CH02_HAVE_QEMU) \
-    SYS02_A64_MISSING=$(call ch02_colon_list,$(CH02_A64_MISSING))
+    SYS02_A64_MISSING=$(call ch02_colon_list,$(CH02_A64_MISSING)) \
+    SYS02_SCRATCH=$(abspath $(B))/scratch
+TEST_DEPS += $(B)/scratch/.keep
+$(B)/scratch/.keep:
+	@mkdir -p $(@D) && touch $@
 
 DEMO_DEPS += $(CH02_OUT)/nolibc-demo
 DEMO_CMD = $(RUN_$(VARIANT)) $(DEMO_BIN) $(CH02_OUT)/nolibc-demo $(CH02_SRC)/nolibc.c

@@ -13,13 +13,24 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-char scratch_dir[64];
-char scratch_file[96];
+char scratch_dir[256];
+char scratch_file[288];
 
 void scratch_setup(void)
 {
-    snprintf(scratch_dir, sizeof scratch_dir, "/tmp/ferrite-ch02-XXXXXX");
-    ck_assert_msg(mkdtemp(scratch_dir) != NULL, "cannot create a scratch directory in /tmp");
+    /* A failing assertion ends the test's process through exit() before the test reaches scratch_teardown():
+     * clean up then too, so no run leaves directories behind in /tmp. */
+    static bool cleanup_registered;
+    if (!cleanup_registered)
+        cleanup_registered = atexit(scratch_teardown) == 0;
+    /* Under the build directory when make says where (a test killed by a signal still leaves its directory
+     * behind, and there it goes with `make clean`); in /tmp otherwise, or when that place is not writable. */
+    const char *base = getenv("SYS02_SCRATCH");
+    int fits = base && *base ? snprintf(scratch_dir, sizeof scratch_dir, "%s/ch02-XXXXXX", base) : -1;
+    if (fits < 0 || (size_t)fits >= sizeof scratch_dir || mkdtemp(scratch_dir) == NULL) {
+        snprintf(scratch_dir, sizeof scratch_dir, "/tmp/ferrite-ch02-XXXXXX");
+        ck_assert_msg(mkdtemp(scratch_dir) != NULL, "cannot create a scratch directory in /tmp");
+    }
     snprintf(scratch_file, sizeof scratch_file, "%s/data", scratch_dir);
     static char pages[3][4096];
     memset(pages, 0, sizeof pages);
@@ -34,11 +45,14 @@ void scratch_setup(void)
 
 void scratch_teardown(void)
 {
-    char extra[128];
+    if (scratch_dir[0] == '\0')
+        return;
+    char extra[300];
     snprintf(extra, sizeof extra, "%s/created", scratch_dir);
     unlink(extra);
     unlink(scratch_file);
     rmdir(scratch_dir);
+    scratch_dir[0] = '\0';
 }
 
 void *efault_page(void)

@@ -22,8 +22,8 @@
  * page 2 all 'c'. Created by scratch_setup() in each test that needs it, removed by scratch_teardown(). */
 #define DATA_TEXT "0123456789abcdefghijklmnopqrstuvwxyz"
 #define DATA_SIZE (3 * 4096)
-extern char scratch_dir[64];
-extern char scratch_file[96];
+extern char scratch_dir[256];
+extern char scratch_file[288];
 void scratch_setup(void);
 void scratch_teardown(void);
 

@@ -94,7 +94,7 @@ FT_TEST(3, openat_creates_with_the_mode_given_fourth, 2,
         "O_CREAT and mode 0640 must create a file with exactly those permissions.")
 {
     scratch_setup();
-    char path[128];
+    char path[300];
     snprintf(path, sizeof path, "%s/created", scratch_dir);
     mode_t old = umask(0);
     sys_result r = sys_openat(SYS_AT_FDCWD, path, SYS_O_CREAT | SYS_O_WRONLY | SYS_O_CLOEXEC, 0640);

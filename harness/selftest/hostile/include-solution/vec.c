@@ -1,0 +1,1 @@
+#include "@WORKBOOK@/solutions/01-ownership-buffers/vec.c"
