@@ -1,0 +1,286 @@
+#!/usr/bin/env bash
+# Chapter 03 benchmark: the chapter's echo server against the study's Tokio echo and a libuv echo.
+#
+# Builds everything into $BUILD/bench/03-async-echo/ (never into the source tree): the chapter's server from
+# $IMPL's reactor.c/conn.c/server.c + chapters/03-async-echo/server_main.c (-O2), the load client
+# (chapters/03-async-echo/demo.c, -O2), bench/03-async-echo/uv_echo.c against libuv1-dev, and the Tokio echo
+# with cargo, offline, from Debian's crate sources (/usr/share/cargo/registry, librust-tokio-dev). A peer that
+# cannot be built is reported with the reason and the rest still runs.
+#
+# Ping-pong: every connection sends one message, waits for the whole echo (every byte checked), sends the next.
+# Configurations: 50 and 1000 connections x 26 B, 512 B and 4 KiB messages; runs interleaved round-robin
+# (ferrite, tokio, libuv, ferrite, ...) so that machine noise hits every server alike; medians of REPS runs.
+# Every server is pinned to CPU 0 and the load client to CPU 1 (taskset), so each server gets one core: Tokio's
+# multi-thread runtime then starts one worker, as many as it has cores. Then the memory of 10,000 idle
+# connections (each has echoed one 26-byte message): the server's RSS growth per connection.
+#
+# Environment:
+#   IMPL=solutions|chapters|<dir>   whose sources to build the chapter's server from (default: solutions)
+#   REPS=3  RUN_SECONDS=2  WARMUP=0.5   rounds, measured seconds per run, unmeasured start per run
+#   IDLE_CONNS=10000                idle connections for the memory measurement (0 skips it)
+#   PIN=1                           0: no taskset
+#   CC=gcc BUILD=build CARGO=cargo
+set -euo pipefail
+
+CH=03-async-echo
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+
+IMPL=${IMPL:-solutions}
+IMPL=${IMPL%/}
+REPS=${REPS:-3}
+SECS=${RUN_SECONDS:-2}
+WARMUP=${WARMUP:-0.5}
+IDLE_CONNS=${IDLE_CONNS:-10000}
+PIN=${PIN:-1}
+CC=${CC:-gcc}
+BUILD=${BUILD:-build}
+OUT=$BUILD/bench/$CH
+IMPL_TAG=${IMPL//\//_}
+CONNS=(50 1000)
+SIZES=(26 512 4096)
+
+if [[ ! -d $IMPL/$CH ]]; then
+    echo "bench: $IMPL/$CH is not a directory; use IMPL=solutions, IMPL=chapters or a directory laid out like them" >&2
+    exit 2
+fi
+if [[ ! $REPS =~ ^[1-9][0-9]*$ ]]; then
+    echo "bench: REPS must be a positive integer, not '$REPS'" >&2
+    exit 2
+fi
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+
+# Every server and client started here is stopped on the way out, whatever happens.
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Ten thousand connections need ten thousand descriptors in the server and in the client.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if ((IDLE_CONNS > 0 && $(ulimit -n) < IDLE_CONNS + 100)); then
+    echo "bench: the descriptor limit ($(ulimit -n)) is too low for $IDLE_CONNS idle connections; using $(($(ulimit -n) - 100))"
+    IDLE_CONNS=$(($(ulimit -n) - 100))
+fi
+
+# ---- build ------------------------------------------------------------------------------------------------------
+C_FLAGS=(-std=c17 -Wall -Wextra -Werror -O2 "-Ichapters/$CH")
+sources=$(sed -n 's/^sources *= *//p' "chapters/$CH/chapter.conf")
+names=() bins=() skipped=()
+echo "building the chapter's server ($IMPL, $CC -O2) and the load client ..."
+srcs=()
+for f in $sources; do
+    [[ -f $IMPL/$CH/$f ]] || { echo "bench: $IMPL/$CH/$f is missing; chapter $CH needs: $sources" >&2; exit 1; }
+    srcs+=("$IMPL/$CH/$f")
+done
+"$CC" "${C_FLAGS[@]}" "${srcs[@]}" "chapters/$CH/server_main.c" -o "$OUT/echo-server-$IMPL_TAG" ||
+    { echo "bench: the chapter's server does not build (see above)" >&2; exit 1; }
+"$CC" "${C_FLAGS[@]}" "chapters/$CH/demo.c" -o "$OUT/loadgen" || { echo "bench: the load client does not build" >&2; exit 1; }
+names+=(ferrite) bins+=("$OUT/echo-server-$IMPL_TAG --max-conns 20000 --port 0")
+
+echo "building the Tokio echo (cargo, offline, Debian's crate sources) ..."
+CARGO=${CARGO:-$(command -v cargo || echo "$HOME/.cargo/bin/cargo")}
+tokio_log=$OUT/tokio-build.log
+if [[ ! -x $CARGO && -z $(command -v "$CARGO") ]]; then
+    skipped+=("tokio: cargo not found (Debian package: cargo; or rustup)")
+elif [[ ! -d /usr/share/cargo/registry ]] || ! ls -d /usr/share/cargo/registry/tokio-1.* >/dev/null 2>&1; then
+    skipped+=("tokio: Debian's crate sources are missing (apt-get install librust-tokio-dev)")
+else
+    # The project is copied under $BUILD so that Cargo.lock and target/ never land in the source tree.
+    rm -rf "$OUT/tokio-echo/src" && mkdir -p "$OUT/tokio-echo/cargo-home"
+    cp -r "bench/$CH/tokio-echo/Cargo.toml" "bench/$CH/tokio-echo/src" "$OUT/tokio-echo/"
+    cat >"$OUT/tokio-echo/cargo-home/config.toml" <<'EOF'
+[source.crates-io]
+replace-with = "debian"
+[source.debian]
+directory = "/usr/share/cargo/registry"
+[net]
+offline = true
+EOF
+    if (cd "$OUT/tokio-echo" && CARGO_HOME="$OUT/tokio-echo/cargo-home" "$CARGO" build --release --offline) \
+        >"$tokio_log" 2>&1; then
+        names+=(tokio) bins+=("$OUT/tokio-echo/target/release/tokio-echo 0")
+    else
+        skipped+=("tokio: cargo build failed: $(grep -m1 -E '^error' "$tokio_log" || tail -n1 "$tokio_log") (log: $tokio_log)")
+    fi
+fi
+
+echo "building the libuv echo ..."
+if ! pkg-config --exists libuv 2>/dev/null; then
+    skipped+=("libuv: libuv1-dev is not installed (apt-get install libuv1-dev)")
+elif "$CC" -std=c17 -Wall -Wextra -Werror -O2 "bench/$CH/uv_echo.c" -o "$OUT/uv_echo" \
+    $(pkg-config --cflags --libs libuv) 2>"$OUT/uv-build.log"; then
+    names+=(libuv) bins+=("$OUT/uv_echo 0")
+else
+    skipped+=("libuv: uv_echo.c does not build: $(head -n1 "$OUT/uv-build.log")")
+fi
+for s in "${skipped[@]}"; do echo "bench: skipping $s" >&2; done
+
+SERVER_CPU=() CLIENT_CPU=()
+if [[ $PIN == 1 ]] && command -v taskset >/dev/null && (($(nproc) >= 2)); then
+    SERVER_CPU=(taskset -c 0) CLIENT_CPU=(taskset -c 1)
+fi
+
+# start_server INDEX: starts the server, sets SERVER_PID and SERVER_PORT.
+start_server() {
+    local fifo=$OUT/server.out
+    rm -f "$fifo"
+    # shellcheck disable=SC2086  # bins[] holds a command line
+    "${SERVER_CPU[@]}" ${bins[$1]} >"$fifo" 2>"$OUT/server-${names[$1]}.err" &
+    SERVER_PID=$!
+    PIDS+=("$SERVER_PID")
+    for _ in $(seq 200); do
+        grep -q '^listening on' "$fifo" 2>/dev/null && break
+        sleep 0.02
+    done
+    SERVER_PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$fifo")
+    [[ -n $SERVER_PORT ]] || { echo "bench: ${names[$1]} did not start: $(cat "$OUT/server-${names[$1]}.err")" >&2; return 1; }
+}
+stop_server() {
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+}
+rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+# CPU time (user + system, all threads) a process has used, in ms.
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) * 1000 / hz }' "/proc/$1/stat"; }
+
+# ---- ping-pong, interleaved -------------------------------------------------------------------------------------
+TSV=$OUT/results-$IMPL_TAG.tsv
+: >"$TSV"
+echo "running $REPS rounds of: ${names[*]} x conns {${CONNS[*]}} x sizes {${SIZES[*]}} B, ${SECS} s each" \
+    "${SERVER_CPU:+(servers on CPU 0, client on CPU 1)}"
+for ((r = 1; r <= REPS; r++)); do
+    for c in "${CONNS[@]}"; do
+        for s in "${SIZES[@]}"; do
+            for i in "${!names[@]}"; do
+                start_server "$i" || continue
+                cpu0=$(cpu_ms "$SERVER_PID")
+                line=$("${CLIENT_CPU[@]}" "$OUT/loadgen" --port "$SERVER_PORT" --conns "$c" --size "$s" \
+                    --seconds "$SECS" --warmup "$WARMUP" | grep '^RESULT' || true)
+                cpu=$(($(cpu_ms "$SERVER_PID") - cpu0))
+                stop_server
+                if [[ -z $line ]]; then
+                    echo "bench: ${names[$i]} gave no result for $c x $s B" >&2
+                    continue
+                fi
+                awk -v p="${names[$i]}" -v c="$c" -v s="$s" -v cpu="$cpu" '{
+                    for (k = 2; k <= NF; k++) { split($k, kv, "="); f[kv[1]] = kv[2] }
+                    printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\n", p, c, s, f["msg_per_s"], f["p50_us"],
+                        f["p99_us"], f["errors"], f["stalls"], f["all_msgs"] ? cpu * 1e6 / f["all_msgs"] : 0
+                }' <<<"$line" >>"$TSV"
+            done
+        done
+    done
+    printf '  round %d/%d done\n' "$r" "$REPS"
+done
+
+# ---- memory of idle connections ---------------------------------------------------------------------------------
+RSS_TSV=$OUT/rss-$IMPL_TAG.tsv
+: >"$RSS_TSV"
+if ((IDLE_CONNS > 0)); then
+    echo "memory: $IDLE_CONNS idle connections per server ..."
+    for i in "${!names[@]}"; do
+        start_server "$i" || continue
+        sleep 0.2
+        before=$(rss_kb "$SERVER_PID")
+        "${CLIENT_CPU[@]}" "$OUT/loadgen" --port "$SERVER_PORT" --idle "$IDLE_CONNS" --seconds 30 >"$OUT/idle.out" &
+        client=$!
+        PIDS+=("$client")
+        for _ in $(seq 1500); do grep -q '^IDLE ready' "$OUT/idle.out" 2>/dev/null && break; sleep 0.02; done
+        sleep 0.3
+        after=$(rss_kb "$SERVER_PID")
+        errs=$(sed -n 's/^IDLE ready .*errors=\([0-9]*\).*/\1/p' "$OUT/idle.out")
+        kill "$client" 2>/dev/null || true
+        wait "$client" 2>/dev/null || true
+        stop_server
+        printf '%s\t%s\t%s\t%s\n' "${names[$i]}" "$before" "$after" "${errs:-?}" >>"$RSS_TSV"
+    done
+fi
+
+# ---- report -------------------------------------------------------------------------------------------------------
+# median PROG CONNS SIZE COLUMN (4 msg/s, 5 p50, 6 p99); empty when there is no result.
+median() {
+    awk -F'\t' -v p="$1" -v c="$2" -v s="$3" -v k="$4" '$1 == p && $2 == c && $3 == s { print $k }' "$TSV" |
+        sort -g | awk '{ a[NR] = $1 } END { if (NR) printf "%.0f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+total() { awk -F'\t' -v p="$1" -v c="$2" -v s="$3" -v k="$4" '$1 == p && $2 == c && $3 == s { t += $k } END { print t + 0 }' "$TSV"; }
+ratio() { [[ -n $1 && -n $2 ]] && awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }' || echo "-"; }
+has() { [[ " ${names[*]} " == *" $1 "* ]]; }
+
+echo
+echo "chapter 03: echo ping-pong, every byte checked; IMPL=$IMPL; medians of $REPS interleaved runs of ${SECS} s"
+echo "$(nproc) cores; $(date -u '+%Y-%m-%d %H:%M UTC')${SERVER_CPU:+; servers pinned to CPU 0, client to CPU 1}"
+echo "msg/s and latency are what the load client saw; CPU ns/msg is the server's own CPU time per echoed message"
+echo "(user + system, all threads), which still compares servers when the one-core client is the bottleneck."
+row() { printf '  %-12s %-11s %11s %11s %11s %9s %9s\n' "$@"; }
+echo
+row conns×size "" ferrite tokio libuv f/tokio f/libuv
+verdict_tput=met verdict_p99=met verdict_stall=met details=()
+for c in "${CONNS[@]}"; do
+    for s in "${SIZES[@]}"; do
+        declare -A m=() p50=() p99=() cpu=() bad=()
+        for p in ferrite tokio libuv; do
+            m[$p]=$(median $p "$c" "$s" 4) p50[$p]=$(median $p "$c" "$s" 5) p99[$p]=$(median $p "$c" "$s" 6)
+            cpu[$p]=$(median $p "$c" "$s" 9)
+            bad[$p]=$([[ -z ${m[$p]} ]] || echo "$(total $p "$c" "$s" 7)/$(total $p "$c" "$s" 8)")
+        done
+        row "$c×${s}B" msg/s "${m[ferrite]:--}" "${m[tokio]:--}" "${m[libuv]:--}" \
+            "$(ratio "${m[ferrite]}" "${m[tokio]}")" "$(ratio "${m[ferrite]}" "${m[libuv]}")"
+        row "" "p50 µs" "${p50[ferrite]:--}" "${p50[tokio]:--}" "${p50[libuv]:--}" \
+            "$(ratio "${p50[ferrite]}" "${p50[tokio]}")" "$(ratio "${p50[ferrite]}" "${p50[libuv]}")"
+        row "" "p99 µs" "${p99[ferrite]:--}" "${p99[tokio]:--}" "${p99[libuv]:--}" \
+            "$(ratio "${p99[ferrite]}" "${p99[tokio]}")" "$(ratio "${p99[ferrite]}" "${p99[libuv]}")"
+        row "" "CPU ns/msg" "${cpu[ferrite]:--}" "${cpu[tokio]:--}" "${cpu[libuv]:--}" \
+            "$(ratio "${cpu[ferrite]}" "${cpu[tokio]}")" "$(ratio "${cpu[ferrite]}" "${cpu[libuv]}")"
+        row "" "err/stalls" "${bad[ferrite]:--}" "${bad[tokio]:--}" "${bad[libuv]:--}" "" ""
+        if [[ -n ${m[ferrite]} && -n ${m[tokio]} ]]; then
+            if awk -v a="${m[ferrite]}" -v b="${m[tokio]}" 'BEGIN { exit !(a < 1.5 * b) }'; then
+                verdict_tput=missed
+                details+=("msg/s $c×${s}B: $(ratio "${m[ferrite]}" "${m[tokio]}") of Tokio's")
+            fi
+            if ((p99[ferrite] > p99[tokio])); then
+                verdict_p99=missed
+                details+=("p99 $c×${s}B: ${p99[ferrite]} µs > Tokio's ${p99[tokio]} µs")
+            fi
+        else
+            verdict_tput="not judged (no Tokio result)" verdict_p99=$verdict_tput
+        fi
+        # At 1000 connections a round trip waits for ~999 others (Little's law), so 30 ms there is queueing, not
+        # a stall: the delayed-ACK stall is judged where latency is otherwise sub-millisecond.
+        if ((s == 4096 && c == CONNS[0])) && [[ -n ${m[ferrite]} ]] && (($(total ferrite "$c" "$s" 8) > 0)); then
+            verdict_stall=missed
+            details+=("round trips ≥ 30 ms at $c×4096B: $(total ferrite "$c" "$s" 8)")
+        fi
+    done
+done
+echo "  (err/stalls: transfer errors / round trips of 30 ms or more, summed over the runs)"
+
+verdict_rss="not judged"
+if [[ -s $RSS_TSV ]]; then
+    echo
+    printf '  %-10s %12s %12s %14s %8s\n' "idle ×$IDLE_CONNS" "RSS before" "RSS after" "bytes/conn" errors
+    declare -A per=()
+    while IFS=$'\t' read -r p b a e; do
+        per[$p]=$(awk -v b="$b" -v a="$a" -v n="$IDLE_CONNS" 'BEGIN { printf "%.0f", (a - b) * 1024 / n }')
+        printf '  %-10s %9s kB %9s kB %14s %8s\n' "$p" "$b" "$a" "${per[$p]}" "$e"
+    done <"$RSS_TSV"
+    if [[ -n ${per[ferrite]:-} && -n ${per[tokio]:-} ]]; then
+        verdict_rss=met
+        ((per[ferrite] * 2 > per[tokio])) && verdict_rss=missed
+        verdict_rss="$verdict_rss (ferrite $(ratio "${per[ferrite]}" "${per[tokio]}") of Tokio's bytes per connection)"
+    fi
+fi
+
+echo
+echo "targets (against Tokio, same run):"
+echo "  msg/s ≥ 1.5× Tokio in every configuration:  $verdict_tput"
+echo "  p99 ≤ Tokio's in every configuration:        $verdict_p99"
+echo "  no round trip ≥ 30 ms at ${CONNS[0]}×4 KiB (ferrite): $verdict_stall"
+echo "  RSS per idle connection ≤ ½ of Tokio's:      $verdict_rss"
+for d in "${details[@]}"; do echo "    missed: $d"; done
+for s in "${skipped[@]}"; do echo "  not run: $s"; done
+echo "raw runs: $TSV${IDLE_CONNS:+, $RSS_TSV}"

@@ -1,0 +1,23 @@
+# Chapter 03 (async echo): the server is a real program. chapters/03-async-echo/server_main.c (given, not one of
+# the student's sources) is linked with the chapter's reactor.c, conn.c and server.c into $(B)/echo-server.
+# `make demo CH=03` starts that server and drives it with the demo's load client (live msg/s and latency).
+# The tests fork their own servers from the same sources; `make check` builds the program anyway, so a student
+# can run their server by hand (build/<impl>/<variant>-<cc>/03-async-echo/echo-server --port 7000).
+ECHO_SERVER := $(B)/echo-server
+TEST_DEPS := $(ECHO_SERVER)
+
+$(B)/server_main.o: chapters/$(CHS)/server_main.c $(CONF)
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(VFLAGS) $(CPPFLAGS_CH) -c $< -o $@
+$(ECHO_SERVER): $(IMPL_OBJS) $(B)/server_main.o
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(VFLAGS) $^ $(LDLIBS_CH) -o $@
+
+.PHONY: echo-server
+echo-server: $(ECHO_SERVER)
+
+DEMO_DEPS := $(DEMO_BIN) $(ECHO_SERVER)
+# DEMO_ARGS passes options through, e.g. make demo CH=03 DEMO_ARGS="--conns 200 --size 4096 --seconds 10".
+DEMO_CMD = $(RUN_$(VARIANT)) $(DEMO_BIN) --server $(ECHO_SERVER) $(DEMO_ARGS)
+-include $(B)/server_main.d

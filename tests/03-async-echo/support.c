@@ -1,0 +1,335 @@
+/* Test doubles and probes for chapter 03 (see support.h). */
+#define _GNU_SOURCE
+#include "support.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <valgrind/valgrind.h>
+
+/* ---- environment -------------------------------------------------------------------------------------------- */
+
+bool under_valgrind(void)
+{
+    return RUNNING_ON_VALGRIND != 0;
+}
+
+int scaled(int normal, int valgrind)
+{
+    return under_valgrind() ? valgrind : normal;
+}
+
+int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+    }
+}
+
+long raise_nofile(void)
+{
+    struct rlimit rl;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    rl.rlim_cur = rl.rlim_max;
+    ck_assert_msg(setrlimit(RLIMIT_NOFILE, &rl) == 0, "setrlimit: %s", strerror(errno));
+    return (long)rl.rlim_cur;
+}
+
+void fill_random(uint8_t *buf, size_t n, uint32_t seed)
+{
+    uint32_t x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        buf[i] = (uint8_t)x;
+    }
+}
+
+/* ---- /proc probes ------------------------------------------------------------------------------------------- */
+
+int fd_count(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, pid ? "/proc/%d/fd" : "/proc/self/fd", (int)pid);
+    DIR *d = opendir(path);
+    ck_assert_msg(d != NULL, "opendir(%s): %s", path, strerror(errno));
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return pid ? n : n - 1; /* our own count includes the directory we are reading */
+}
+
+long cpu_ms(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid ? (int)pid : (int)getpid());
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "fopen(%s): %s", path, strerror(errno));
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    unsigned long ut = 0, st = 0;
+    const char *p = strrchr(buf, ')'); /* the command name may contain spaces */
+    ck_assert(p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2);
+    return (long)((ut + st) * 1000 / (unsigned long)sysconf(_SC_CLK_TCK));
+}
+
+long rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", pid ? (int)pid : (int)getpid());
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "fopen(%s): %s", path, strerror(errno));
+    long kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb;
+}
+
+/* ---- clients ------------------------------------------------------------------------------------------------ */
+
+int tcp_try_connect(uint16_t port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    /* SAFETY: sockaddr_in is the AF_INET form of sockaddr. */
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        int err = errno;
+        close(fd);
+        return -err;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+int tcp_connect(uint16_t port)
+{
+    int fd = tcp_try_connect(port);
+    ck_assert_msg(fd >= 0, "connect to 127.0.0.1:%u: %s", port, strerror(-fd));
+    return fd;
+}
+
+void set_nonblocking(int fd)
+{
+    ck_assert(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == 0);
+}
+
+void close_with_rst(int fd)
+{
+    struct linger lg = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(fd);
+}
+
+void echo_exact(int fd, const uint8_t *msg, size_t len, int timeout_ms)
+{
+    uint8_t *back = malloc(len);
+    ck_assert(back != NULL);
+    size_t sent = 0, got = 0;
+    int64_t deadline = now_ms() + timeout_ms;
+    while (got < len) {
+        struct pollfd p = {fd, (short)(POLLIN | (sent < len ? POLLOUT : 0)), 0};
+        int left = (int)(deadline - now_ms());
+        ck_assert_msg(left > 0 && poll(&p, 1, left) == 1,
+                      "echo of %zu bytes: only %zu sent and %zu back after %d ms", len, sent, got, timeout_ms);
+        if (sent < len && (p.revents & POLLOUT)) {
+            ssize_t n = send(fd, msg + sent, len - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+            ck_assert_msg(n > 0 || errno == EAGAIN, "send: %s", strerror(errno));
+            sent += n > 0 ? (size_t)n : 0;
+        }
+        if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+            ssize_t n = recv(fd, back + got, len - got, MSG_DONTWAIT);
+            ck_assert_msg(n != 0, "the server closed the connection after echoing %zu of %zu bytes", got, len);
+            ck_assert_msg(n > 0 || errno == EAGAIN, "recv after %zu of %zu bytes: %s", got, len, strerror(errno));
+            got += n > 0 ? (size_t)n : 0;
+            ck_assert_msg(got <= sent, "the server sent back more bytes (%zu) than it was sent (%zu)", got, sent);
+        }
+    }
+    for (size_t i = 0; i < len; i++)
+        ck_assert_msg(back[i] == msg[i], "echo differs at byte %zu of %zu: sent 0x%02x, got 0x%02x", i, len, msg[i],
+                      back[i]);
+    free(back);
+}
+
+bool ping(int fd, int timeout_ms)
+{
+    static const char msg[] = "ping 26 bytes, like a bench";
+    char back[sizeof msg];
+    if (send(fd, msg, sizeof msg, MSG_NOSIGNAL) != (ssize_t)sizeof msg)
+        return false;
+    size_t got = 0;
+    int64_t deadline = now_ms() + timeout_ms;
+    while (got < sizeof msg) {
+        struct pollfd p = {fd, POLLIN, 0};
+        int left = (int)(deadline - now_ms());
+        if (left <= 0 || poll(&p, 1, left) != 1)
+            return false;
+        ssize_t n = recv(fd, back + got, sizeof msg - got, MSG_DONTWAIT);
+        if (n <= 0)
+            return false;
+        got += (size_t)n;
+    }
+    return memcmp(msg, back, sizeof msg) == 0;
+}
+
+peer_end wait_closed(int fd, int timeout_ms)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, timeout_ms) != 1)
+        return PEER_SILENT;
+    char c;
+    ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT);
+    return n == 0 ? PEER_EOF : n > 0 ? PEER_DATA : errno == EAGAIN ? PEER_SILENT : PEER_RESET;
+}
+
+void tcp_pair(int fds[2])
+{
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    /* SAFETY: sockaddr_in is the AF_INET form of sockaddr. */
+    ck_assert(l >= 0 && bind(l, (struct sockaddr *)&a, sizeof a) == 0 && listen(l, 1) == 0 &&
+              getsockname(l, (struct sockaddr *)&a, &len) == 0);
+    fds[1] = tcp_connect(ntohs(a.sin_port));
+    fds[0] = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+    ck_assert(fds[0] >= 0);
+    close(l);
+}
+
+/* ---- the server in a child ------------------------------------------------------------------------------------ */
+
+/* Leaves room for exactly `room` more descriptors: the soft limit is set just above the room-th free fd number.
+ * Descriptors already open above it stay usable (the limit only bounds new numbers). */
+static void limit_fds(int room)
+{
+    int fd = 0;
+    for (int free_slots = 0; free_slots < room; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF)
+            free_slots++;
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = (rlim_t)fd;
+    setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+static void child_main(const ae_config *cfg, int fd_room, int report)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int before = fd_count(0);
+    ae_config c = *cfg;
+    c.handle_signals = true;
+    ae_server s;
+    int rc = ae_server_open(&s, &c);
+    struct { int rc; uint16_t port; } msg;
+    memset(&msg, 0, sizeof msg); /* the padding goes through write() too */
+    msg.rc = rc;
+    msg.port = rc == 0 ? ae_server_port(&s) : 0;
+    ssize_t w = write(report, &msg, sizeof msg);
+    close(report);
+    if (rc != 0 || w != (ssize_t)sizeof msg)
+        exit(CHILD_OPEN_FAILED);
+    if (fd_room > 0)
+        limit_fds(fd_room);
+    rc = ae_server_run(&s);
+    ae_server_close(&s);
+    if (rc != 0)
+        exit(CHILD_RUN_FAILED);
+    exit(fd_count(0) == before - 1 ? 0 : CHILD_FD_LEAK); /* `before` counted the report pipe, now closed */
+}
+
+test_server server_start(const ae_config *cfg, int fd_room)
+{
+    int p[2];
+    ck_assert(pipe2(p, O_CLOEXEC) == 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert(pid >= 0);
+    if (pid == 0) {
+        close(p[0]);
+        child_main(cfg, fd_room, p[1]);
+    }
+    close(p[1]);
+    struct { int rc; uint16_t port; } msg = {0, 0};
+    struct pollfd pf = {p[0], POLLIN, 0};
+    ssize_t n = poll(&pf, 1, scaled(5000, 30000)) == 1 ? read(p[0], &msg, sizeof msg) : -1;
+    char eof;
+    if (n == (ssize_t)sizeof msg && poll(&pf, 1, scaled(5000, 30000)) == 1 && read(p[0], &eof, 1) != 0)
+        n = -1; /* wait for the child to close its end, so /proc/PID/fd counts are stable from here on */
+    close(p[0]);
+    if (n != (ssize_t)sizeof msg || msg.rc != 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        ck_abort_msg("the server did not start: ae_server_open returned %d (%s)", msg.rc,
+                     n == (ssize_t)sizeof msg ? strerror(-msg.rc) : "no answer from the child");
+    }
+    return (test_server){pid, msg.port};
+}
+
+void assert_server_alive(const test_server *ts)
+{
+    int status;
+    pid_t r = waitpid(ts->pid, &status, WNOHANG);
+    ck_assert_msg(r == 0, "the server process died (%s %d)", r > 0 && WIFSIGNALED(status) ? "signal" : "exit status",
+                  r > 0 && WIFSIGNALED(status) ? WTERMSIG(status) : r > 0 ? WEXITSTATUS(status) : -1);
+}
+
+void server_stop(test_server *ts, int sig, int timeout_ms, bool strict)
+{
+    if (ts->pid <= 0)
+        return;
+    int status = 0;
+    kill(ts->pid, sig);
+    int64_t deadline = now_ms() + timeout_ms;
+    pid_t r;
+    while ((r = waitpid(ts->pid, &status, WNOHANG)) == 0 && now_ms() < deadline)
+        sleep_ms(5);
+    bool timed_out = r == 0;
+    if (timed_out) {
+        kill(ts->pid, SIGKILL);
+        waitpid(ts->pid, &status, 0);
+    }
+    ts->pid = 0;
+    ck_assert_msg(!(strict && timed_out), "the server was still running %d ms after signal %d: it must stop "
+                  "accepting, drain, close everything and return from ae_server_run", timeout_ms, sig);
+    if (timed_out)
+        return;
+    ck_assert_msg(!WIFSIGNALED(status), "the server died from signal %d%s", WTERMSIG(status),
+                  WTERMSIG(status) == SIGPIPE ? " (SIGPIPE: a write to a reset connection; send with MSG_NOSIGNAL)"
+                  : WTERMSIG(status) == sig ? " (the one we sent: it was not blocked and read through the signalfd)"
+                                            : "");
+    int code = WEXITSTATUS(status);
+    ck_assert_msg(code == 0, "the server exited with status %d: %s", code,
+                  code == CHILD_RUN_FAILED ? "ae_server_run returned an error"
+                  : code == CHILD_FD_LEAK  ? "more descriptors were open after ae_server_close than before "
+                                             "ae_server_open (an fd leak)"
+                  : code == 1              ? "a sanitizer report (above)"
+                  : code == 23             ? "LeakSanitizer found a leak (above)"
+                  : code == 99             ? "Valgrind found an error or a leak (above)"
+                                           : "unexpected");
+}

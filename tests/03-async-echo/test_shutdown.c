@@ -1,0 +1,140 @@
+/*
+ * Part 5: time and shutdown — idle timeouts, SIGINT/SIGTERM through a signalfd, draining, no descriptor left
+ * behind. The server runs in a forked child (support.c); every test here also requires it to exit with status 0
+ * (no sanitizer or Valgrind report, as many descriptors after ae_server_close as before ae_server_open).
+ */
+#define _GNU_SOURCE
+#include "support.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+FT_PART(5, "timers and graceful shutdown");
+
+#define STOP_MS scaled(3000, 20000)
+
+FT_TEST(5, an_idle_connection_is_closed_after_the_timeout, 2,
+        "Each connection has a deadline, last activity + idle_timeout_ms. The loop's epoll_wait timeout is the "
+        "nearest deadline; after each wake-up, close every connection whose deadline has passed (an orderly "
+        "close: the client reads EOF).")
+{
+    ae_config cfg = {.idle_timeout_ms = 200};
+    test_server ts = server_start(&cfg, 0);
+    int fd = tcp_connect(ts.port);
+    ck_assert(ping(fd, scaled(2000, 20000)));
+    int64_t t0 = now_ms();
+    peer_end end = wait_closed(fd, scaled(3000, 10000));
+    int64_t waited = now_ms() - t0;
+    ck_assert_msg(end == PEER_EOF, "an idle connection was not closed (or not with EOF) within %d ms",
+                  scaled(3000, 10000));
+    ck_assert_msg(waited >= 150, "closed after %lld ms of a 200 ms idle timeout", (long long)waited);
+    close(fd);
+    server_stop(&ts, SIGTERM, STOP_MS, true);
+}
+
+FT_TEST(5, activity_pushes_the_idle_deadline_back, 2,
+        "The timeout counts from the last byte moved, not from accept: every read or write that makes progress "
+        "moves the connection to the back of the idle queue with a fresh deadline. An idle neighbour still "
+        "times out meanwhile.")
+{
+    ae_config cfg = {.idle_timeout_ms = scaled(300, 1500)};
+    test_server ts = server_start(&cfg, 0);
+    int busy = tcp_connect(ts.port), idle = tcp_connect(ts.port);
+    ck_assert(ping(idle, scaled(2000, 20000)));
+    bool idle_closed = false;
+    int64_t end = now_ms() + 4 * cfg.idle_timeout_ms;
+    while (now_ms() < end) {
+        ck_assert_msg(ping(busy, scaled(1000, 5000)), "an active connection was closed by the idle timer");
+        idle_closed = idle_closed || wait_closed(idle, 0) == PEER_EOF;
+        sleep_ms(cfg.idle_timeout_ms / 3);
+    }
+    ck_assert_msg(idle_closed, "the idle connection was never closed: no timer at all?");
+    close(busy);
+    close(idle);
+    server_stop(&ts, SIGTERM, STOP_MS, true);
+}
+
+FT_TEST(5, sigterm_with_clients_connected_closes_them_and_exits_zero, 3,
+        "Block SIGINT/SIGTERM and read them from a signalfd registered with the reactor. On a signal: close the "
+        "listener, drain every connection (nothing owed: close at once), return 0 from ae_server_run when none "
+        "is left; ae_server_close then frees everything and restores the signal mask.")
+{
+    int n = scaled(20, 8);
+    ae_config cfg = {0};
+    test_server ts = server_start(&cfg, 0);
+    int fds[20];
+    for (int i = 0; i < n; i++) {
+        fds[i] = tcp_connect(ts.port);
+        ck_assert(ping(fds[i], scaled(2000, 20000)));
+    }
+    server_stop(&ts, SIGTERM, STOP_MS, true);
+    for (int i = 0; i < n; i++) {
+        peer_end end = wait_closed(fds[i], 1000);
+        ck_assert_msg(end == PEER_EOF, "client %d saw %s instead of EOF", i,
+                      end == PEER_RESET ? "a reset" : end == PEER_DATA ? "data" : "nothing");
+        close(fds[i]);
+    }
+}
+
+FT_TEST(5, shutdown_refuses_new_clients_and_a_stuck_peer_cannot_hold_it_forever, 2,
+        "SIGINT closes the listener at once (new connects are refused while draining). A connection that owes "
+        "bytes to a peer that never reads may flush until drain_timeout_ms; then it is closed anyway and the "
+        "server exits 0.")
+{
+    ae_config cfg = {.drain_timeout_ms = scaled(800, 3000)};
+    test_server ts = server_start(&cfg, 0);
+    int stuck = tcp_connect(ts.port);
+    set_nonblocking(stuck);
+    static uint8_t junk[1 << 16];
+    int64_t last = now_ms();
+    while (now_ms() - last < scaled(200, 1500)) /* fill every buffer between us */
+        if (send(stuck, junk, sizeof junk, MSG_NOSIGNAL) > 0)
+            last = now_ms();
+        else
+            sleep_ms(5);
+    ck_assert_int_eq(kill(ts.pid, SIGINT), 0);
+    sleep_ms(scaled(150, 1000));
+    int fd = tcp_try_connect(ts.port);
+    ck_assert_msg(fd == -ECONNREFUSED, "a connect after SIGINT %s", fd >= 0 ? "succeeded" : strerror(-fd));
+    assert_server_alive(&ts); /* still draining the stuck peer */
+    server_stop(&ts, 0, cfg.drain_timeout_ms + STOP_MS, true);
+    close(stuck);
+}
+
+FT_TEST(5, no_descriptor_survives_clients_that_come_and_go, 2,
+        "Every way a connection ends must close its socket exactly once: EOF, half-close, reset mid-message. "
+        "The server's /proc/PID/fd count returns to what it was before the clients came.")
+{
+    ae_config cfg = {0};
+    test_server ts = server_start(&cfg, 0);
+    int baseline = fd_count(ts.pid);
+    uint8_t msg[100000];
+    fill_random(msg, sizeof msg, 77);
+    for (int i = 0; i < scaled(60, 15); i++) {
+        int fd = tcp_connect(ts.port);
+        if (i % 3 == 0) {
+            ck_assert(ping(fd, scaled(2000, 20000)));
+            close(fd);
+        } else if (i % 3 == 1) {
+            ck_assert(send(fd, msg, sizeof msg, MSG_NOSIGNAL) > 0);
+            close_with_rst(fd);
+        } else {
+            ck_assert(ping(fd, scaled(2000, 20000)));
+            ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+            ck_assert_int_eq(wait_closed(fd, scaled(2000, 20000)), PEER_EOF);
+            close(fd);
+        }
+    }
+    int64_t deadline = now_ms() + scaled(2000, 20000);
+    int now = fd_count(ts.pid);
+    while (now != baseline && now_ms() < deadline) {
+        sleep_ms(10);
+        now = fd_count(ts.pid);
+    }
+    ck_assert_msg(now == baseline, "the server holds %d descriptors, %d before the clients came", now, baseline);
+    server_stop(&ts, SIGTERM, STOP_MS, true);
+}
