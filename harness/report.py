@@ -42,11 +42,13 @@ def text(grade):
             if ch["message"]:
                 out.append(_indent(ch["message"], "    "))
             continue
+        # The title column is as wide as the longest title (at least 44), as in `make check`.
+        width = max([44] + [len(p["title"]) for p in ch["parts"]])
         for p in ch["parts"]:
             label = f"part {p['part']:<2}" if p["part"] else "perf   "
-            out.append(f"  {label} {p['title'][:44]:<44} {p['passed']:>3}/{p['tests']:<3} tests "
+            out.append(f"  {label} {p['title']:<{width}} {p['passed']:>3}/{p['tests']:<3} tests "
                        f"{_pts(p['score']):>6}/{_pts(p['max_score']):<6} points")
-        out.append(f"  {'total':<52} {sum(p['passed'] for p in ch['parts']):>3}/{len(ch['tests']):<3} tests "
+        out.append(f"  {'total':<{width + 8}} {sum(p['passed'] for p in ch['parts']):>3}/{len(ch['tests']):<3} tests "
                    f"{_pts(ch['score']):>6}/{_pts(ch['max_score']):<6} points")
         for t in ch["tests"]:
             if t["status"] == "pass":
