@@ -3,8 +3,8 @@
 
 # Build and test: compilers, Check, sanitizer runtimes for clang, Valgrind, bear for clangd users.
 DEB_BUILD := make gcc g++ clang libclang-rt-14-dev pkg-config check valgrind bear
-# Documentation site.
-DEB_DOCS := doxygen graphviz
+# Documentation site (python3 draws the benchmark charts).
+DEB_DOCS := doxygen graphviz python3
 # Chapter 02: the aarch64 shim is cross-built and run under qemu-user; the demo traces system calls.
 DEB_CH02 := gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user strace
 # Chapter 03: the libuv and Tokio echo peers (Tokio is built offline from Debian's crate sources; cargo from
@@ -15,11 +15,12 @@ DEB_CH04 := librust-rayon-dev libglib2.0-dev
 # Chapter 05: the Cortex-M kernel, cross-built and booted on QEMU's mps2-an385 board.
 DEB_CH05 := qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi
 # Grading harness: the sandbox, and the archive formats submissions arrive in.
-DEB_HARNESS := bubblewrap unzip zip
+DEB_HARNESS := bubblewrap unzip zip python3
 # Benchmarks: rustc is used when it is on PATH already (rustup); otherwise Debian's rustc provides it.
 DEB_BENCH := $(if $(shell command -v rustc 2>/dev/null),,rustc)
-DEB_PACKAGES := $(DEB_BUILD) $(DEB_DOCS) $(DEB_CH02) $(DEB_CH03) $(DEB_CH04) $(DEB_CH05) $(DEB_HARNESS) \
-    $(DEB_BENCH)
+# Each package once, even when two parts of the workbook need it.
+DEB_PACKAGES := $(sort $(DEB_BUILD) $(DEB_DOCS) $(DEB_CH02) $(DEB_CH03) $(DEB_CH04) $(DEB_CH05) $(DEB_HARNESS) \
+    $(DEB_BENCH))
 
 .PHONY: deps
 deps:

@@ -8,6 +8,8 @@ DOCS_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
 # Fixed by docs/Doxyfile (OUTPUT_DIRECTORY and WARN_LOGFILE): change both together.
 DOCS_OUT := build/docs
 DOCS_LOG := $(DOCS_OUT)/warnings.log
+# Pages and images generated before Doxygen runs (docs/plots.py); docs/Doxyfile reads them from here.
+DOCS_GEN := $(DOCS_OUT)/gen
 
 # Defining a target here must not make it the default goal of the Makefile that includes this file.
 docs_saved_goal := $(.DEFAULT_GOAL)
@@ -19,8 +21,13 @@ docs:
 	    echo "docs: '$$tool' not found: install the Debian packages doxygen graphviz (or run 'sudo make deps')" >&2; \
 	    exit 1; }; \
 	done
+	@command -v python3 >/dev/null 2>&1 || { \
+	  echo "docs: 'python3' not found: install the Debian package python3" >&2; exit 1; }
 	@# Start clean so no page of a removed chapter or function survives from an older run.
-	@cd $(DOCS_ROOT) && rm -rf $(DOCS_OUT)/html $(DOCS_LOG) && mkdir -p $(DOCS_OUT)
+	@cd $(DOCS_ROOT) && rm -rf $(DOCS_OUT)/html $(DOCS_GEN) $(DOCS_LOG) && mkdir -p $(DOCS_GEN)
+	@# The Benchmarks page and its charts, from whatever `make bench` left in build/bench (a page saying how to
+	@# get them when it left nothing).
+	@cd $(DOCS_ROOT) && python3 docs/plots.py --out-dir $(DOCS_GEN)
 	@cd $(DOCS_ROOT) && doxygen docs/Doxyfile
 	@cd $(DOCS_ROOT) && if [ -s $(DOCS_LOG) ]; then \
 	  echo "docs: Doxygen reported $$(grep -c 'warning:' $(DOCS_LOG)) warning(s); the site must build without any:" >&2; \

@@ -172,3 +172,27 @@ echo
 echo "target ≤ 1.0× Rust, typed hot path:   $(verdict ferrite-typed)"
 echo "           for reference, generic calls: $(verdict ferrite)"
 echo "raw runs: $TSV"
+
+# ---- summary for the documentation site ------------------------------------------------------------------------
+# docs/plots.py draws one chart per `chart` from this file; the .meta line says when and where it was measured.
+SUMMARY=$OUT/summary-$IMPL_TAG.tsv
+printf 'chart\tcontender\tvalue\tunit\tbetter\ttarget\n' >"$SUMMARY"
+# summary_row CHART CONTENDER VALUE UNIT BETTER TARGET: one row; none when VALUE is empty (no result).
+summary_row() { if [[ -n $3 ]]; then printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$SUMMARY"; fi; }
+# 100000000 -> 10^8; any other count as it is.
+count() { if [[ $1 =~ ^10+$ ]]; then echo "10^$((${#1} - 1))"; else echo "$1"; fi; }
+declare -A WHAT=([u32]="u32" [s24]="24-byte structs")
+# One chart per measure ("COLUMN title") and workload; the target (≤ 1.0× Rust) is Rust's wall time.
+for measure in "3 wall time" "4 user CPU time"; do
+    for w in u32 s24; do
+        target=
+        if [[ $measure == 3* ]]; then target=$(median rust $w 3); fi
+        for p in "ferrite generic:ferrite" "ferrite typed:ferrite-typed" "rust:rust" "c++:c++"; do
+            summary_row "push then pop $(count "${N[$w]}") ${WHAT[$w]} — ${measure#* }" "${p%%:*}" \
+                "$(median "${p#*:}" $w "${measure%% *}")" ms lower "$target"
+        done
+    done
+done
+echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores; chapter 01: push N elements into an empty vector" \
+    "(growth included), pop them all, free; IMPL=$IMPL; medians of $REPS interleaved runs" \
+    >"$OUT/summary-$IMPL_TAG.meta"

@@ -136,3 +136,19 @@ awk -v x="${x%x}" 'BEGIN { exit !(x < 1.0) }' && verdict=met
 echo
 echo "target < 1.0x glibc's syscall(SYS_getpid): $verdict (shim $shim vs $glibc instructions per call, $x)"
 echo "raw counts: $TSV"
+
+# ---- summary for the documentation site ------------------------------------------------------------------------
+# docs/plots.py draws one chart per `chart` from this file; the .meta line says when and where it was measured.
+SUMMARY=$OUT/summary-$IMPL_TAG.tsv
+printf 'chart\tcontender\tvalue\tunit\tbetter\ttarget\n' >"$SUMMARY"
+# summary_row CHART CONTENDER VALUE UNIT BETTER TARGET: one row; none when VALUE is empty (no result).
+summary_row() { if [[ -n $3 ]]; then printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$SUMMARY"; fi; }
+for route in "${routes[@]}"; do
+    read -r name _ _ <<<"$route"
+    label=$name
+    if [[ $name == shim ]]; then label="ferrite shim"; fi
+    summary_row "user-space instructions per getpid" "$label" "$(median "$name")" instructions lower "$glibc"
+done
+echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores; chapter 02: user-space instructions per getpid" \
+    "(callgrind, baseline loop subtracted); IMPL=$IMPL; medians of $REPS rounds x $N calls" \
+    >"$OUT/summary-$IMPL_TAG.meta"

@@ -284,3 +284,36 @@ echo "  RSS per idle connection ≤ ½ of Tokio's:      $verdict_rss"
 for d in "${details[@]}"; do echo "    missed: $d"; done
 for s in "${skipped[@]}"; do echo "  not run: $s"; done
 echo "raw runs: $TSV${IDLE_CONNS:+, $RSS_TSV}"
+
+# ---- summary for the documentation site ------------------------------------------------------------------------
+# docs/plots.py draws one chart per `chart` from this file; the .meta line says when and where it was measured.
+SUMMARY=$OUT/summary-$IMPL_TAG.tsv
+printf 'chart\tcontender\tvalue\tunit\tbetter\ttarget\n' >"$SUMMARY"
+# summary_row CHART CONTENDER VALUE UNIT BETTER TARGET: one row; none when VALUE is empty (no result).
+summary_row() { if [[ -n $3 ]]; then printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$SUMMARY"; fi; }
+# Targets, as judged above: msg/s ≥ 1.5× Tokio's, p99 ≤ Tokio's, bytes per idle connection ≤ ½ of Tokio's.
+for c in "${CONNS[@]}"; do
+    for s in "${SIZES[@]}"; do
+        tokio_tput=$(median tokio "$c" "$s" 4)
+        tput_target=$(awk -v t="$tokio_tput" 'BEGIN { if (t != "") printf "%.0f", 1.5 * t }')
+        for p in ferrite tokio libuv; do
+            summary_row "echo ping-pong, $c connections × $s B — throughput" $p "$(median $p "$c" "$s" 4)" msg/s \
+                higher "$tput_target"
+        done
+        tokio_p99=$(median tokio "$c" "$s" 6)
+        for p in ferrite tokio libuv; do
+            summary_row "echo ping-pong, $c connections × $s B — p99 round trip" $p "$(median $p "$c" "$s" 6)" \
+                µs lower "$tokio_p99"
+        done
+    done
+done
+if [[ -s $RSS_TSV ]]; then
+    rss_target=$(awk -v t="${per[tokio]:-}" 'BEGIN { if (t != "") printf "%.0f", t / 2 }')
+    for p in ferrite tokio libuv; do
+        summary_row "memory per idle connection ($IDLE_CONNS idle, RSS growth)" $p "${per[$p]:-}" bytes lower \
+            "$rss_target"
+    done
+fi
+pinning=${SERVER_CPU:+; servers pinned to CPU 0, client to CPU 1}
+echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores; chapter 03: echo ping-pong, every byte checked;" \
+    "IMPL=$IMPL; medians of $REPS interleaved runs of ${SECS} s$pinning" >"$OUT/summary-$IMPL_TAG.meta"

@@ -178,3 +178,29 @@ done
 echo
 echo "target ≥ 2× rayon tasks/s (spawn workloads): $verdict (${detail[*]})"
 echo "raw runs: $TSV"
+
+# ---- summary for the documentation site ------------------------------------------------------------------------
+# docs/plots.py draws one chart per `chart` from this file; the .meta line says when and where it was measured.
+SUMMARY=$OUT/summary-$IMPL_TAG.tsv
+printf 'chart\tcontender\tvalue\tunit\tbetter\ttarget\n' >"$SUMMARY"
+# summary_row CHART CONTENDER VALUE UNIT BETTER TARGET: one row; none when VALUE is empty (no result).
+summary_row() { if [[ -n $3 ]]; then printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$SUMMARY"; fi; }
+# 1000000 -> 10^6; any other count as it is.
+count() { if [[ $1 =~ ^10+$ ]]; then echo "10^$((${#1} - 1))"; else echo "$1"; fi; }
+for w in spawn1 spawnP ext1 extP; do
+    target=
+    if [[ $w == spawn* ]]; then
+        target=$(awk -v r="$(median rayon $w 3)" 'BEGIN { if (r != "") printf "%.2f", 2 * r }')
+    fi
+    for p in ${WHO[$w]}; do
+        summary_row "$(count "$TASKS") tiny tasks, ${TITLE[$w]}" "$p" "$(median "$p" $w 3)" tasks/s higher "$target"
+    done
+done
+for c in "4 p50" "5 p99"; do
+    for p in ${WHO[latency]}; do
+        summary_row "submit to run latency, one task at a time — ${c#* }" "$p" "$(median "$p" latency "${c%% *}")" \
+            µs lower ""
+    done
+done
+echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores; chapter 04: tiny tasks, $(nproc) workers per pool;" \
+    "IMPL=$IMPL; medians of $REPS interleaved runs" >"$OUT/summary-$IMPL_TAG.meta"

@@ -182,3 +182,24 @@ echo "  FreeRTOS (PendSV switch): not built: its sources are not in this workspa
 echo "  For reference only (quoted, not measured here): Tock's minimal kernel was about 7 KB of code in 2018; the"
 echo "  study claims under 64 KB of memory and under 100 ms of boot."
 echo "raw boot runs: $TSV"
+
+# ---- summary for the documentation site ------------------------------------------------------------------------
+# docs/plots.py draws one chart per `chart` from this file; the .meta line says when and where it was measured.
+SUMMARY=$OUT/summary-$IMPL_TAG.tsv
+printf 'chart\tcontender\tvalue\tunit\tbetter\ttarget\n' >"$SUMMARY"
+# summary_row CHART CONTENDER VALUE UNIT BETTER TARGET: one row; none when VALUE is empty (no result).
+summary_row() { if [[ -n $3 ]]; then printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$SUMMARY"; fi; }
+summary_row "boot: QEMU start to first process output" "ferrite kernel" "$kfirst" ms lower 50
+summary_row "boot: QEMU start to first process output" "bare image (no kernel)" "$bfirst" ms lower 50
+summary_row "boot: QEMU start to QEMU exit" "ferrite kernel" "$kexit" ms lower ""
+summary_row "boot: QEMU start to QEMU exit" "bare image (no kernel)" "$bexit" ms lower ""
+if ((spans > 0)); then
+    switch_chart="context switch — the target is on the save/restore mechanism"
+    summary_row "$switch_chart" "ferrite: save/restore (switch.c)" "$mech" instructions lower 50
+    summary_row "$switch_chart" "ferrite: full switch, svc → next" "$full" instructions lower 50
+fi
+summary_row "kernel code: .vectors + .text" "ferrite kernel" "$text" bytes lower 8192
+summary_row "kernel RAM: .data + .bss + stack" "ferrite kernel" "$ram" bytes lower 4096
+echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores; chapter 05: the tiny kernel on QEMU mps2-an385" \
+    "(Cortex-M3), IMPL=$IMPL, QEMU $(qemu-system-arm --version | awk 'NR == 1 { print $4 }');" \
+    "medians of $REPS interleaved boots" >"$OUT/summary-$IMPL_TAG.meta"
