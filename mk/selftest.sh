@@ -63,6 +63,7 @@ for ch in $chapters; do
     fi
 done
 step "docs build with zero Doxygen warnings" $make docs
+step "every header function names its Rust counterpart (@rust)" python3 mk/check_rust_tags.py
 step "grading harness: solutions 100%, skeletons 0%, hostile submissions scored right" harness/selftest/run
 
 printf '\n=== selftest summary\n'

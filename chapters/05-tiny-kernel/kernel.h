@@ -185,11 +185,20 @@ extern volatile uint32_t k_ticks;
  */
 uint32_t k_switch_to_user(uint32_t psp, const uint32_t *bounds);
 
-/** SVC exception: enters a process (from the kernel) or takes the CPU back (from a process). */
+/**
+ * SVC exception: enters a process (from the kernel) or takes the CPU back (from a process).
+ * @rust Tock's `cortexm::svc_handler`
+ */
 void k_svc_handler(void);
-/** SysTick exception: counts a tick; if a process was running, takes the CPU back. */
+/**
+ * SysTick exception: counts a tick; if a process was running, takes the CPU back.
+ * @rust Tock's `cortexm::systick_handler`
+ */
 void k_systick_handler(void);
-/** MemManage, BusFault, UsageFault and HardFault: a process fault stops the process; a kernel fault panics. */
+/**
+ * MemManage, BusFault, UsageFault and HardFault: a process fault stops the process; a kernel fault panics.
+ * @rust Tock's `hard_fault_handler`, then the board's `ProcessFaultPolicy`
+ */
 void k_fault_handler(void);
 
 /** Reset handler: copies .data, zeroes .bss, runs k_main(). @rust cortex-m-rt's `Reset` and `#[entry]` */
@@ -202,16 +211,22 @@ void k_reset(void);
  * @rust Tock's `Kernel::kernel_loop`
  */
 void k_main(void);
-/** Called by k_main() after the banner: a pristine check that .data was copied (defined by the test images). */
+/**
+ * Called by k_main() after the banner: a pristine check that .data was copied (defined by the test images).
+ * @rust an `extern "C"` hook the images provide, like cortex-m-rt's `#[pre_init]`
+ */
 void k_boot_check(void);
-/** Kernel fault: prints the faulting pc and status registers, then panics. @param frame the MSP frame. */
+/**
+ * Kernel fault: prints the faulting pc and status registers, then panics. @param frame the MSP frame.
+ * @rust cortex-m-rt's `#[exception] fn HardFault(ef: &ExceptionFrame)`
+ */
 void k_kernel_fault(const k_frame *frame) __attribute__((noreturn));
 
 /** Enables the CMSDK UART0 transmitter. @rust a `Uart` HIL driver's `configure` */
 void k_uart_init(void);
-/** Sends one byte, waiting while the transmit buffer is full. */
+/** Sends one byte, waiting while the transmit buffer is full. @rust `core::fmt::Write::write_char` on the UART */
 void k_putc(char c);
-/** Sends @p len bytes from @p buf (kernel memory, borrowed). */
+/** Sends @p len bytes from @p buf (kernel memory, borrowed). @rust `core::fmt::Write::write_str` on the UART */
 void k_write(const char *buf, uint32_t len);
 /**
  * Minimal printf: `%s %c %d %u %x %08x %%` only; `%u` and `%x` take `unsigned` (cast a uint32_t, which is

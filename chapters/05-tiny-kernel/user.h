@@ -120,7 +120,10 @@ static inline __attribute__((noreturn)) void u_exit(int32_t code)
     }
 }
 
-/** @brief Writes @p len bytes at @p s (the process's own memory or code) to the console. @return bytes or error. */
+/**
+ * @brief Writes @p len bytes at @p s (the process's own memory or code) to the console. @return bytes or error.
+ * @rust libtock's `Console::write`: allow, command, yield for the upcall
+ */
 static inline int32_t u_write(const char *s, uint32_t len)
 {
     int32_t e = u_allow_ro(K_DRV_CONSOLE, 0, (uint32_t)(uintptr_t)s, len);
@@ -131,7 +134,10 @@ static inline int32_t u_write(const char *s, uint32_t len)
     return n;
 }
 
-/** @brief Prints one line: @p text, then @p value in decimal unless @p with_value is 0, then a newline. */
+/**
+ * @brief Prints one line: @p text, then @p value in decimal unless @p with_value is 0, then a newline.
+ * @rust `writeln!` on libtock's console, in a `no_std` app
+ */
 static inline void u_line(const char *text, int32_t value, int with_value)
 {
     char buf[64];
@@ -155,33 +161,39 @@ static inline void u_line(const char *text, int32_t value, int with_value)
     (void)u_write(buf, n);
 }
 
-/** @brief Prints @p text and a newline. */
+/** @brief Prints @p text and a newline. @rust `writeln!(console, "{}", text)` */
 static inline void u_puts(const char *text)
 {
     u_line(text, 0, 0);
 }
 
-/** @brief Prints @p text followed by @p value and a newline. */
+/** @brief Prints @p text followed by @p value and a newline. @rust `writeln!(console, "{}{}", text, value)` */
 static inline void u_print(const char *text, int32_t value)
 {
     u_line(text, value, 1);
 }
 
-/** @brief Burns about @p n * 4 instructions without a system call (for preemption tests). */
+/**
+ * @brief Burns about @p n * 4 instructions without a system call (for preemption tests).
+ * @rust `for _ in 0..n { core::hint::spin_loop() }`
+ */
 static inline void u_spin(uint32_t n)
 {
     for (volatile uint32_t i = 0; i < n; i++) {
     }
 }
 
-/** The upcall u_sleep() subscribes: sets the flag whose address it was given. */
+/** The upcall u_sleep() subscribes: sets the flag whose address it was given. @rust a libtock `Upcall` */
 static inline void u_sleep_fired(uint32_t now, uint32_t a1, uint32_t a2, void *flag)
 {
     (void)now, (void)a1, (void)a2;
     *(volatile int *)flag = 1;
 }
 
-/** @brief Blocks in yield-wait for @p ticks SysTick ticks (100 us each). @return 0 or a negative ::k_err. */
+/**
+ * @brief Blocks in yield-wait for @p ticks SysTick ticks (100 us each). @return 0 or a negative ::k_err.
+ * @rust libtock's `Alarm::sleep_for`
+ */
 static inline int32_t u_sleep(uint32_t ticks)
 {
     volatile int fired = 0;
