@@ -4,7 +4,8 @@
 #      under ThreadSanitizer where the chapter is threaded;
 #   2. every skeleton compiles warning-free with gcc and clang, and scores 0 points;
 #   3. every demo builds against the reference solution;
-#   4. the documentation builds with zero Doxygen warnings;
+#   4. the documentation builds with zero Doxygen warnings, and every function in a chapter header carries an
+#      @rust line, so the Rust <-> C index lists it;
 #   5. the grading harness scores the solutions 100% and the skeletons 0% through its sandbox, and scores its own
 #      hostile submissions right (harness/selftest/run).
 # Every step runs even when an earlier one failed; the exit status says whether all passed.
