@@ -16,30 +16,15 @@
 set -euo pipefail
 
 CH=01-ownership-buffers
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-cd "$ROOT"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"  # ROOT, IMPL, IMPL_TAG, CC, BUILD, SRC, OUT
 
-IMPL=${IMPL:-solutions}
-IMPL=${IMPL%/}
 REPS=${REPS:-5}
 N_U32=${N_U32:-100000000}
 N_S24=${N_S24:-10000000}
-CC=${CC:-gcc}
 CXX=${CXX:-g++}
 RUSTC=${RUSTC:-rustc}
-BUILD=${BUILD:-build}
-SRC=bench/$CH
-OUT=$BUILD/bench/$CH
-IMPL_TAG=${IMPL//\//_}
 
-if [[ ! -d $IMPL/$CH ]]; then
-    echo "bench: $IMPL/$CH is not a directory; use IMPL=solutions, IMPL=chapters or a directory laid out like them" >&2
-    exit 2
-fi
-if [[ ! $REPS =~ ^[1-9][0-9]*$ ]]; then
-    echo "bench: REPS must be a positive integer, not '$REPS'" >&2
-    exit 2
-fi
+bench_positive_ints REPS
 if [[ ${HUGEPAGES:-0} == 1 ]]; then
     export GLIBC_TUNABLES=glibc.malloc.hugetlb=1
 fi
@@ -129,11 +114,8 @@ done
 # ---- report -------------------------------------------------------------------------------------------------
 # median PROG WORKLOAD COLUMN (3 = wall, 4 = user, 5 = sys); empty when the program has no result.
 median() {
-    awk -F'\t' -v p="$1" -v w="$2" -v c="$3" '$1 == p && $2 == w { print $c }' "$TSV" | sort -g |
-        awk '{ a[NR] = $1 } END { if (NR) printf "%.1f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+    awk -F'\t' -v p="$1" -v w="$2" -v c="$3" '$1 == p && $2 == w { print $c }' "$TSV" | bench_median %.1f
 }
-ratio() { [[ -n $1 && -n $2 ]] && awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }' ||
-    echo "-"; }
 
 table() {  # table COLUMN TITLE
     echo
@@ -145,7 +127,7 @@ table() {  # table COLUMN TITLE
         g=$(median ferrite $w "$1") t=$(median ferrite-typed $w "$1")
         r=$(median rust $w "$1") c=$(median c++ $w "$1")
         printf '  %-16s %9s %9s %9s %9s %12s %12s %12s\n' "$w x ${N[$w]}" "$g" "$t" "${r:--}" "${c:--}" \
-            "$(ratio "$g" "$r")" "$(ratio "$t" "$r")" "$(ratio "$t" "$c")"
+            "$(bench_ratio "$g" "$r")" "$(bench_ratio "$t" "$r")" "$(bench_ratio "$t" "$c")"
     done
 }
 
@@ -161,7 +143,7 @@ echo "typed   = the same functions behind FV_DEFINE_TYPED's inline hot paths (ve
 verdict() {
     local v=met detail=() w x
     for w in u32 s24; do
-        x=$(ratio "$(median "$1" $w 3)" "$(median rust $w 3)")
+        x=$(bench_ratio "$(median "$1" $w 3)" "$(median rust $w 3)")
         detail+=("$w $x")
         if [[ $x == - ]]; then v="not judged (no result)"; break; fi
         awk -v x="${x%x}" 'BEGIN { exit !(x > 1.0) }' && v=missed
@@ -175,12 +157,7 @@ echo "raw runs: $TSV"
 
 # ---- summary for the documentation site ------------------------------------------------------------------------
 # docs/plots.py draws one chart per `chart` from this file; the .meta line says when and where it was measured.
-SUMMARY=$OUT/summary-$IMPL_TAG.tsv
-printf 'chart\tcontender\tvalue\tunit\tbetter\ttarget\n' >"$SUMMARY"
-# summary_row CHART CONTENDER VALUE UNIT BETTER TARGET: one row; none when VALUE is empty (no result).
-summary_row() { if [[ -n $3 ]]; then printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$SUMMARY"; fi; }
-# 100000000 -> 10^8; any other count as it is.
-count() { if [[ $1 =~ ^10+$ ]]; then echo "10^$((${#1} - 1))"; else echo "$1"; fi; }
+bench_summary_begin
 declare -A WHAT=([u32]="u32" [s24]="24-byte structs")
 # One chart per measure ("COLUMN title") and workload; the target (≤ 1.0× Rust) is Rust's wall time.
 for measure in "3 wall time" "4 user CPU time"; do
@@ -188,11 +165,10 @@ for measure in "3 wall time" "4 user CPU time"; do
         target=
         if [[ $measure == 3* ]]; then target=$(median rust $w 3); fi
         for p in "ferrite generic:ferrite" "ferrite typed:ferrite-typed" "rust:rust" "c++:c++"; do
-            summary_row "push then pop $(count "${N[$w]}") ${WHAT[$w]} — ${measure#* }" "${p%%:*}" \
+            bench_summary_row "push then pop $(bench_count "${N[$w]}") ${WHAT[$w]} — ${measure#* }" "${p%%:*}" \
                 "$(median "${p#*:}" $w "${measure%% *}")" ms lower "$target"
         done
     done
 done
-echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores; chapter 01: push N elements into an empty vector" \
+bench_summary_meta "chapter 01: push N elements into an empty vector" \
     "(growth included), pop them all, free; IMPL=$IMPL; medians of $REPS interleaved runs" \
-    >"$OUT/summary-$IMPL_TAG.meta"

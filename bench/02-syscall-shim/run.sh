@@ -20,30 +20,13 @@
 set -euo pipefail
 
 CH=02-syscall-shim
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-cd "$ROOT"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"  # ROOT, IMPL, IMPL_TAG, CC, BUILD, SRC, OUT
 
-IMPL=${IMPL:-solutions}
-IMPL=${IMPL%/}
 REPS=${REPS:-3}
 N=${N:-20000}
-CC=${CC:-gcc}
 RUSTC=${RUSTC:-rustc}
-BUILD=${BUILD:-build}
-SRC=bench/$CH
-OUT=$BUILD/bench/$CH
-IMPL_TAG=${IMPL//\//_}
 
-if [[ ! -d $IMPL/$CH ]]; then
-    echo "bench: $IMPL/$CH is not a directory; use IMPL=solutions, IMPL=chapters or a directory laid out like them" >&2
-    exit 2
-fi
-for v in REPS N; do
-    if [[ ! ${!v} =~ ^[1-9][0-9]*$ ]]; then
-        echo "bench: $v must be a positive integer, not '${!v}'" >&2
-        exit 2
-    fi
-done
+bench_positive_ints REPS N
 if ! command -v valgrind >/dev/null; then
     echo "bench: valgrind not found: install it with 'sudo make deps' (Debian package: valgrind)" >&2
     exit 1
@@ -52,7 +35,6 @@ if [[ $(uname -m) != x86_64 ]]; then
     echo "bench: the peers (glibc's x86_64 syscall(), Rust's x86_64 asm!) are measured on x86_64 only" >&2
     exit 1
 fi
-mkdir -p "$OUT"
 
 # ---- build --------------------------------------------------------------------------------------------------
 C_BIN=$OUT/bench_getpid-$IMPL_TAG
@@ -110,10 +92,8 @@ done
 
 # ---- report ---------------------------------------------------------------------------------------------------
 median() {
-    awk -F'\t' -v p="$1" '$1 == p { print $2 }' "$TSV" | sort -g |
-        awk '{ a[NR] = $1 } END { if (NR) printf "%.2f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+    awk -F'\t' -v p="$1" '$1 == p { print $2 }' "$TSV" | bench_median %.2f
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b > 0) printf "%.2fx", a / b; else print "-" }'; }
 
 glibc=$(median glibc-syscall)
 echo
@@ -123,14 +103,14 @@ printf '  %-16s %14s %22s\n' route instr/call "vs glibc syscall()"
 for route in "${routes[@]}"; do
     read -r name _ _ <<<"$route"
     m=$(median "$name")
-    [[ -n $m ]] && printf '  %-16s %14s %22s\n' "$name" "$m" "$(ratio "$m" "$glibc")"
+    [[ -n $m ]] && printf '  %-16s %14s %22s\n' "$name" "$m" "$(bench_ratio "$m" "$glibc")"
 done
 echo "shim          = sys_getpid() from $IMPL/$CH, inlined (-O2 -flto): mov, syscall, the demux compare"
 echo "glibc-syscall = syscall(SYS_getpid): a call into libc, six arguments shuffled into place, errno on error"
 echo "glibc-getpid  = getpid(): glibc's own one-call wrapper"
 echo "rust-asm      = asm!(\"syscall\") + demux, #[inline(always)], as Redox's syscall0; rust-std = std::process::id()"
 shim=$(median shim)
-x=$(ratio "$shim" "$glibc")
+x=$(bench_ratio "$shim" "$glibc")
 verdict=missed
 awk -v x="${x%x}" 'BEGIN { exit !(x < 1.0) }' && verdict=met
 echo
@@ -139,16 +119,12 @@ echo "raw counts: $TSV"
 
 # ---- summary for the documentation site ------------------------------------------------------------------------
 # docs/plots.py draws one chart per `chart` from this file; the .meta line says when and where it was measured.
-SUMMARY=$OUT/summary-$IMPL_TAG.tsv
-printf 'chart\tcontender\tvalue\tunit\tbetter\ttarget\n' >"$SUMMARY"
-# summary_row CHART CONTENDER VALUE UNIT BETTER TARGET: one row; none when VALUE is empty (no result).
-summary_row() { if [[ -n $3 ]]; then printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$SUMMARY"; fi; }
+bench_summary_begin
 for route in "${routes[@]}"; do
     read -r name _ _ <<<"$route"
     label=$name
     if [[ $name == shim ]]; then label="ferrite shim"; fi
-    summary_row "user-space instructions per getpid" "$label" "$(median "$name")" instructions lower "$glibc"
+    bench_summary_row "user-space instructions per getpid" "$label" "$(median "$name")" instructions lower "$glibc"
 done
-echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores; chapter 02: user-space instructions per getpid" \
+bench_summary_meta "chapter 02: user-space instructions per getpid" \
     "(callgrind, baseline loop subtracted); IMPL=$IMPL; medians of $REPS rounds x $N calls" \
-    >"$OUT/summary-$IMPL_TAG.meta"

@@ -23,32 +23,17 @@
 set -euo pipefail
 
 CH=03-async-echo
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-cd "$ROOT"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"  # ROOT, IMPL, IMPL_TAG, CC, BUILD, SRC, OUT
 
-IMPL=${IMPL:-solutions}
-IMPL=${IMPL%/}
 REPS=${REPS:-3}
 SECS=${RUN_SECONDS:-2}
 WARMUP=${WARMUP:-0.5}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 PIN=${PIN:-1}
-CC=${CC:-gcc}
-BUILD=${BUILD:-build}
-OUT=$BUILD/bench/$CH
-IMPL_TAG=${IMPL//\//_}
 CONNS=(50 1000)
 SIZES=(26 512 4096)
 
-if [[ ! -d $IMPL/$CH ]]; then
-    echo "bench: $IMPL/$CH is not a directory; use IMPL=solutions, IMPL=chapters or a directory laid out like them" >&2
-    exit 2
-fi
-if [[ ! $REPS =~ ^[1-9][0-9]*$ ]]; then
-    echo "bench: REPS must be a positive integer, not '$REPS'" >&2
-    exit 2
-fi
-mkdir -p "$OUT"
+bench_positive_ints REPS
 OUT=$(cd "$OUT" && pwd)
 
 # Every server and client started here is stopped on the way out, whatever happens.
@@ -205,10 +190,9 @@ fi
 # median PROG CONNS SIZE COLUMN (4 msg/s, 5 p50, 6 p99); empty when there is no result.
 median() {
     awk -F'\t' -v p="$1" -v c="$2" -v s="$3" -v k="$4" '$1 == p && $2 == c && $3 == s { print $k }' "$TSV" |
-        sort -g | awk '{ a[NR] = $1 } END { if (NR) printf "%.0f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+        bench_median %.0f
 }
 total() { awk -F'\t' -v p="$1" -v c="$2" -v s="$3" -v k="$4" '$1 == p && $2 == c && $3 == s { t += $k } END { print t + 0 }' "$TSV"; }
-ratio() { [[ -n $1 && -n $2 ]] && awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }' || echo "-"; }
 has() { [[ " ${names[*]} " == *" $1 "* ]]; }
 
 echo
@@ -229,18 +213,18 @@ for c in "${CONNS[@]}"; do
             bad[$p]=$([[ -z ${m[$p]} ]] || echo "$(total $p "$c" "$s" 7)/$(total $p "$c" "$s" 8)")
         done
         row "$c×${s}B" msg/s "${m[ferrite]:--}" "${m[tokio]:--}" "${m[libuv]:--}" \
-            "$(ratio "${m[ferrite]}" "${m[tokio]}")" "$(ratio "${m[ferrite]}" "${m[libuv]}")"
+            "$(bench_ratio "${m[ferrite]}" "${m[tokio]}")" "$(bench_ratio "${m[ferrite]}" "${m[libuv]}")"
         row "" "p50 µs" "${p50[ferrite]:--}" "${p50[tokio]:--}" "${p50[libuv]:--}" \
-            "$(ratio "${p50[ferrite]}" "${p50[tokio]}")" "$(ratio "${p50[ferrite]}" "${p50[libuv]}")"
+            "$(bench_ratio "${p50[ferrite]}" "${p50[tokio]}")" "$(bench_ratio "${p50[ferrite]}" "${p50[libuv]}")"
         row "" "p99 µs" "${p99[ferrite]:--}" "${p99[tokio]:--}" "${p99[libuv]:--}" \
-            "$(ratio "${p99[ferrite]}" "${p99[tokio]}")" "$(ratio "${p99[ferrite]}" "${p99[libuv]}")"
+            "$(bench_ratio "${p99[ferrite]}" "${p99[tokio]}")" "$(bench_ratio "${p99[ferrite]}" "${p99[libuv]}")"
         row "" "CPU ns/msg" "${cpu[ferrite]:--}" "${cpu[tokio]:--}" "${cpu[libuv]:--}" \
-            "$(ratio "${cpu[ferrite]}" "${cpu[tokio]}")" "$(ratio "${cpu[ferrite]}" "${cpu[libuv]}")"
+            "$(bench_ratio "${cpu[ferrite]}" "${cpu[tokio]}")" "$(bench_ratio "${cpu[ferrite]}" "${cpu[libuv]}")"
         row "" "err/stalls" "${bad[ferrite]:--}" "${bad[tokio]:--}" "${bad[libuv]:--}" "" ""
         if [[ -n ${m[ferrite]} && -n ${m[tokio]} ]]; then
             if awk -v a="${m[ferrite]}" -v b="${m[tokio]}" 'BEGIN { exit !(a < 1.5 * b) }'; then
                 verdict_tput=missed
-                details+=("msg/s $c×${s}B: $(ratio "${m[ferrite]}" "${m[tokio]}") of Tokio's")
+                details+=("msg/s $c×${s}B: $(bench_ratio "${m[ferrite]}" "${m[tokio]}") of Tokio's")
             fi
             if ((p99[ferrite] > p99[tokio])); then
                 verdict_p99=missed
@@ -271,7 +255,7 @@ if [[ -s $RSS_TSV ]]; then
     if [[ -n ${per[ferrite]:-} && -n ${per[tokio]:-} ]]; then
         verdict_rss=met
         ((per[ferrite] * 2 > per[tokio])) && verdict_rss=missed
-        verdict_rss="$verdict_rss (ferrite $(ratio "${per[ferrite]}" "${per[tokio]}") of Tokio's bytes per connection)"
+        verdict_rss="$verdict_rss (ferrite $(bench_ratio "${per[ferrite]}" "${per[tokio]}") of Tokio's bytes per connection)"
     fi
 fi
 
@@ -287,22 +271,19 @@ echo "raw runs: $TSV${IDLE_CONNS:+, $RSS_TSV}"
 
 # ---- summary for the documentation site ------------------------------------------------------------------------
 # docs/plots.py draws one chart per `chart` from this file; the .meta line says when and where it was measured.
-SUMMARY=$OUT/summary-$IMPL_TAG.tsv
-printf 'chart\tcontender\tvalue\tunit\tbetter\ttarget\n' >"$SUMMARY"
-# summary_row CHART CONTENDER VALUE UNIT BETTER TARGET: one row; none when VALUE is empty (no result).
-summary_row() { if [[ -n $3 ]]; then printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$SUMMARY"; fi; }
+bench_summary_begin
 # Targets, as judged above: msg/s ≥ 1.5× Tokio's, p99 ≤ Tokio's, bytes per idle connection ≤ ½ of Tokio's.
 for c in "${CONNS[@]}"; do
     for s in "${SIZES[@]}"; do
         tokio_tput=$(median tokio "$c" "$s" 4)
         tput_target=$(awk -v t="$tokio_tput" 'BEGIN { if (t != "") printf "%.0f", 1.5 * t }')
         for p in ferrite tokio libuv; do
-            summary_row "echo ping-pong, $c connections × $s B — throughput" $p "$(median $p "$c" "$s" 4)" msg/s \
+            bench_summary_row "echo ping-pong, $c connections × $s B — throughput" $p "$(median $p "$c" "$s" 4)" msg/s \
                 higher "$tput_target"
         done
         tokio_p99=$(median tokio "$c" "$s" 6)
         for p in ferrite tokio libuv; do
-            summary_row "echo ping-pong, $c connections × $s B — p99 round trip" $p "$(median $p "$c" "$s" 6)" \
+            bench_summary_row "echo ping-pong, $c connections × $s B — p99 round trip" $p "$(median $p "$c" "$s" 6)" \
                 µs lower "$tokio_p99"
         done
     done
@@ -310,10 +291,10 @@ done
 if [[ -s $RSS_TSV ]]; then
     rss_target=$(awk -v t="${per[tokio]:-}" 'BEGIN { if (t != "") printf "%.0f", t / 2 }')
     for p in ferrite tokio libuv; do
-        summary_row "memory per idle connection ($IDLE_CONNS idle, RSS growth)" $p "${per[$p]:-}" bytes lower \
+        bench_summary_row "memory per idle connection ($IDLE_CONNS idle, RSS growth)" $p "${per[$p]:-}" bytes lower \
             "$rss_target"
     done
 fi
 pinning=${SERVER_CPU:+; servers pinned to CPU 0, client to CPU 1}
-echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores; chapter 03: echo ping-pong, every byte checked;" \
-    "IMPL=$IMPL; medians of $REPS interleaved runs of ${SECS} s$pinning" >"$OUT/summary-$IMPL_TAG.meta"
+bench_summary_meta "chapter 03: echo ping-pong, every byte checked;" \
+    "IMPL=$IMPL; medians of $REPS interleaved runs of ${SECS} s$pinning"

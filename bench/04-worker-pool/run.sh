@@ -20,36 +20,18 @@
 set -euo pipefail
 
 CH=04-worker-pool
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-cd "$ROOT"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"  # ROOT, IMPL, IMPL_TAG, CC, BUILD, SRC, OUT
 
-IMPL=${IMPL:-solutions}
-IMPL=${IMPL%/}
 REPS=${REPS:-5}
 TASKS=${TASKS:-1000000}
 SAMPLES=${SAMPLES:-2000}
 PRODUCERS=${PRODUCERS:-2}
-CC=${CC:-gcc}
-BUILD=${BUILD:-build}
-SRC=bench/$CH
-OUT=$BUILD/bench/$CH
-IMPL_TAG=${IMPL//\//_}
 if [[ -z ${CARGO:-} ]]; then
     CARGO=cargo
     command -v cargo >/dev/null || [[ ! -x $HOME/.cargo/bin/cargo ]] || CARGO=$HOME/.cargo/bin/cargo
 fi
 
-if [[ ! -d $IMPL/$CH ]]; then
-    echo "bench: $IMPL/$CH is not a directory; use IMPL=solutions, IMPL=chapters or a directory laid out like them" >&2
-    exit 2
-fi
-for v in REPS TASKS SAMPLES PRODUCERS; do
-    if [[ ! ${!v} =~ ^[1-9][0-9]*$ ]]; then
-        echo "bench: $v must be a positive integer, not '${!v}'" >&2
-        exit 2
-    fi
-done
-mkdir -p "$OUT"
+bench_positive_ints REPS TASKS SAMPLES PRODUCERS
 
 # ---- build --------------------------------------------------------------------------------------------------
 sources=$(sed -n 's/^sources *= *//p' "chapters/$CH/chapter.conf")
@@ -138,12 +120,9 @@ done
 # ---- report -------------------------------------------------------------------------------------------------
 # median PROG WORKLOAD COLUMN (3 = tasks/s, 4 = p50 µs, 5 = p99 µs); empty when the program has no result.
 median() {
-    awk -F'\t' -v p="$1" -v w="$2" -v c="$3" '$1 == p && $2 == w && $c != "" { print $c }' "$TSV" | sort -g |
-        awk '{ a[NR] = $1 } END { if (NR) printf "%.2f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+    awk -F'\t' -v p="$1" -v w="$2" -v c="$3" '$1 == p && $2 == w && $c != "" { print $c }' "$TSV" | bench_median %.2f
 }
 mtasks() { [[ -n $1 ]] && awk -v x="$1" 'BEGIN { printf "%.2fM", x / 1e6 }' || echo "-"; }
-ratio() { [[ -n $1 && -n $2 ]] && awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }' ||
-    echo "-"; }
 
 echo
 echo "chapter 04: tiny tasks (tasks/s, higher is better); IMPL=$IMPL"
@@ -154,7 +133,7 @@ declare -A TITLE=([spawn1]="1 producer, spawn inside the pool" [spawnP]="$PRODUC
 for w in spawn1 spawnP ext1 extP; do
     f=$(median ferrite $w 3) ry=$(median rayon $w 3) g=$(median gthreadpool $w 3)
     printf '  %-40s %10s %10s %12s %14s %16s\n' "${TITLE[$w]}" "$(mtasks "$f")" "$(mtasks "$ry")" "$(mtasks "$g")" \
-        "$(ratio "$f" "$ry")" "$(ratio "$f" "$g")"
+        "$(bench_ratio "$f" "$ry")" "$(bench_ratio "$f" "$g")"
 done
 echo
 echo "submit -> run latency, one task at a time (µs, lower is better)"
@@ -170,7 +149,7 @@ echo "outside = GThreadPool's shape: every task goes through the pool's one lock
 # verdict: ferrite/rayon >= 2.0 on both spawn workloads.
 verdict=met detail=()
 for w in spawn1 spawnP; do
-    x=$(ratio "$(median ferrite $w 3)" "$(median rayon $w 3)")
+    x=$(bench_ratio "$(median ferrite $w 3)" "$(median rayon $w 3)")
     detail+=("$w $x")
     if [[ $x == - ]]; then verdict="not judged (no rayon result)"; break; fi
     awk -v x="${x%x}" 'BEGIN { exit !(x < 2.0) }' && verdict=missed
@@ -181,26 +160,21 @@ echo "raw runs: $TSV"
 
 # ---- summary for the documentation site ------------------------------------------------------------------------
 # docs/plots.py draws one chart per `chart` from this file; the .meta line says when and where it was measured.
-SUMMARY=$OUT/summary-$IMPL_TAG.tsv
-printf 'chart\tcontender\tvalue\tunit\tbetter\ttarget\n' >"$SUMMARY"
-# summary_row CHART CONTENDER VALUE UNIT BETTER TARGET: one row; none when VALUE is empty (no result).
-summary_row() { if [[ -n $3 ]]; then printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$SUMMARY"; fi; }
-# 1000000 -> 10^6; any other count as it is.
-count() { if [[ $1 =~ ^10+$ ]]; then echo "10^$((${#1} - 1))"; else echo "$1"; fi; }
+bench_summary_begin
 for w in spawn1 spawnP ext1 extP; do
     target=
     if [[ $w == spawn* ]]; then
         target=$(awk -v r="$(median rayon $w 3)" 'BEGIN { if (r != "") printf "%.2f", 2 * r }')
     fi
     for p in ${WHO[$w]}; do
-        summary_row "$(count "$TASKS") tiny tasks, ${TITLE[$w]}" "$p" "$(median "$p" $w 3)" tasks/s higher "$target"
+        bench_summary_row "$(bench_count "$TASKS") tiny tasks, ${TITLE[$w]}" "$p" "$(median "$p" $w 3)" tasks/s higher "$target"
     done
 done
 for c in "4 p50" "5 p99"; do
     for p in ${WHO[latency]}; do
-        summary_row "submit to run latency, one task at a time — ${c#* }" "$p" "$(median "$p" latency "${c%% *}")" \
+        bench_summary_row "submit to run latency, one task at a time — ${c#* }" "$p" "$(median "$p" latency "${c%% *}")" \
             µs lower ""
     done
 done
-echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores; chapter 04: tiny tasks, $(nproc) workers per pool;" \
-    "IMPL=$IMPL; medians of $REPS interleaved runs" >"$OUT/summary-$IMPL_TAG.meta"
+bench_summary_meta "chapter 04: tiny tasks, $(nproc) workers per pool;" \
+    "IMPL=$IMPL; medians of $REPS interleaved runs"

@@ -17,28 +17,13 @@
 set -euo pipefail
 
 CH=05-tiny-kernel
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-cd "$ROOT"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"  # ROOT, IMPL, IMPL_TAG, CC, BUILD, SRC, OUT
 
-IMPL=${IMPL:-solutions}
-IMPL=${IMPL%/}
 REPS=${REPS:-15}
-CC=${CC:-gcc}
-BUILD=${BUILD:-build}
-SRC=bench/$CH
-OUT=$BUILD/bench/$CH
-IMPL_TAG=${IMPL//\//_}
 CROSS=arm-none-eabi-gcc
 QEMU=qemu-system-arm
 
-if [[ ! -d $IMPL/$CH ]]; then
-    echo "bench: $IMPL/$CH is not a directory; use IMPL=solutions, IMPL=chapters or a directory laid out like them" >&2
-    exit 2
-fi
-if [[ ! $REPS =~ ^[1-9][0-9]*$ ]]; then
-    echo "bench: REPS must be a positive integer, not '$REPS'" >&2
-    exit 2
-fi
+bench_positive_ints REPS
 command -v $CROSS >/dev/null || { echo "bench: $CROSS not found: install the Debian packages gcc-arm-none-eabi libnewlib-arm-none-eabi" >&2; exit 1; }
 command -v $QEMU >/dev/null || { echo "bench: $QEMU not found: install the Debian package qemu-system-arm" >&2; exit 1; }
 OBJ=$OUT/obj-$IMPL_TAG
@@ -106,10 +91,8 @@ for ((r = 1; r <= REPS; r++)); do
     done
 done
 median() { # median PROG COLUMN
-    awk -F'\t' -v p="$1" -v c="$2" '$1 == p { print $c }' "$TSV" | sort -g |
-        awk '{ a[NR] = $1 } END { if (NR) printf "%.1f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+    awk -F'\t' -v p="$1" -v c="$2" '$1 == p { print $c }' "$TSV" | bench_median %.1f
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b > 0) printf "%.2fx", a / b; else print "-" }'; }
 kfirst=$(median kernel 2) bfirst=$(median bare 2) kexit=$(median kernel 3) bexit=$(median bare 3)
 
 # ---- 2. instructions per switch, by tracing ------------------------------------------------------------------
@@ -155,8 +138,8 @@ echo "chapter 05: the tiny kernel on QEMU mps2-an385 (Cortex-M3), IMPL=$IMPL, QE
 echo "medians of $REPS interleaved boots; $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
 printf '  %-44s %10s %10s %10s\n' "boot (wall ms, QEMU start ->)" kernel bare kernel/bare
-printf '  %-44s %10s %10s %10s\n' "first process output" "$kfirst" "$bfirst" "$(ratio "$kfirst" "$bfirst")"
-printf '  %-44s %10s %10s %10s\n' "QEMU exit" "$kexit" "$bexit" "$(ratio "$kexit" "$bexit")"
+printf '  %-44s %10s %10s %10s\n' "first process output" "$kfirst" "$bfirst" "$(bench_ratio "$kfirst" "$bfirst")"
+printf '  %-44s %10s %10s %10s\n' "QEMU exit" "$kexit" "$bexit" "$(bench_ratio "$kexit" "$bexit")"
 echo
 printf '  %-44s %10s\n' "context switch (instructions, median of $spans)" ""
 printf '  %-44s %10s\n' "  save/restore mechanism (switch.c)" "$mech"
@@ -185,21 +168,18 @@ echo "raw boot runs: $TSV"
 
 # ---- summary for the documentation site ------------------------------------------------------------------------
 # docs/plots.py draws one chart per `chart` from this file; the .meta line says when and where it was measured.
-SUMMARY=$OUT/summary-$IMPL_TAG.tsv
-printf 'chart\tcontender\tvalue\tunit\tbetter\ttarget\n' >"$SUMMARY"
-# summary_row CHART CONTENDER VALUE UNIT BETTER TARGET: one row; none when VALUE is empty (no result).
-summary_row() { if [[ -n $3 ]]; then printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$SUMMARY"; fi; }
-summary_row "boot: QEMU start to first process output" "ferrite kernel" "$kfirst" ms lower 50
-summary_row "boot: QEMU start to first process output" "bare image (no kernel)" "$bfirst" ms lower 50
-summary_row "boot: QEMU start to QEMU exit" "ferrite kernel" "$kexit" ms lower ""
-summary_row "boot: QEMU start to QEMU exit" "bare image (no kernel)" "$bexit" ms lower ""
+bench_summary_begin
+bench_summary_row "boot: QEMU start to first process output" "ferrite kernel" "$kfirst" ms lower 50
+bench_summary_row "boot: QEMU start to first process output" "bare image (no kernel)" "$bfirst" ms lower 50
+bench_summary_row "boot: QEMU start to QEMU exit" "ferrite kernel" "$kexit" ms lower ""
+bench_summary_row "boot: QEMU start to QEMU exit" "bare image (no kernel)" "$bexit" ms lower ""
 if ((spans > 0)); then
     switch_chart="context switch — the target is on the save/restore mechanism"
-    summary_row "$switch_chart" "ferrite: save/restore (switch.c)" "$mech" instructions lower 50
-    summary_row "$switch_chart" "ferrite: full switch, svc → next" "$full" instructions lower 50
+    bench_summary_row "$switch_chart" "ferrite: save/restore (switch.c)" "$mech" instructions lower 50
+    bench_summary_row "$switch_chart" "ferrite: full switch, svc → next" "$full" instructions lower 50
 fi
-summary_row "kernel code: .vectors + .text" "ferrite kernel" "$text" bytes lower 8192
-summary_row "kernel RAM: .data + .bss + stack" "ferrite kernel" "$ram" bytes lower 4096
-echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores; chapter 05: the tiny kernel on QEMU mps2-an385" \
+bench_summary_row "kernel code: .vectors + .text" "ferrite kernel" "$text" bytes lower 8192
+bench_summary_row "kernel RAM: .data + .bss + stack" "ferrite kernel" "$ram" bytes lower 4096
+bench_summary_meta "chapter 05: the tiny kernel on QEMU mps2-an385" \
     "(Cortex-M3), IMPL=$IMPL, QEMU $(qemu-system-arm --version | awk 'NR == 1 { print $4 }');" \
-    "medians of $REPS interleaved boots" >"$OUT/summary-$IMPL_TAG.meta"
+    "medians of $REPS interleaved boots"
