@@ -51,6 +51,14 @@ bench_ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b != "" && b > 0) printf "%.2fx", a / b; else print "-" }'
 }
 
+# bench_fields KEY... < LINE: the values of KEY=value words in a `RUN key=value ...` line the contenders print,
+# tab-separated in the order asked; a key the line lacks gives an empty field.
+bench_fields() {
+    awk -v keys="$*" '{ for (k = 1; k <= NF; k++) { split($k, kv, "="); f[kv[1]] = kv[2] }
+                        n = split(keys, want, " ")
+                        for (i = 1; i <= n; i++) printf "%s%s", f[want[i]], i < n ? "\t" : "\n" }'
+}
+
 # The summary docs/plots.py draws the site's charts from: $OUT/summary-$IMPL_TAG.tsv, one row per bar, and a
 # .meta line saying when, where and how the numbers were measured.
 BENCH_SUMMARY=$OUT/summary-$IMPL_TAG.tsv

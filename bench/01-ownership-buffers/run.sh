@@ -102,10 +102,7 @@ for ((r = 1; r <= REPS; r++)); do
                 continue
             fi
             grep -q "checksum=" <<<"$line" || { echo "bench: bad output: $line" >&2; exit 1; }
-            awk -v p="${progs[$i]}" -v w="$w" '{
-                for (k = 1; k <= NF; k++) { split($k, kv, "="); f[kv[1]] = kv[2] }
-                printf "%s\t%s\t%s\t%s\t%s\n", p, w, f["ms"], f["user_ms"], f["sys_ms"]
-            }' <<<"$line" >>"$TSV"
+            printf '%s\t%s\t%s\n' "${progs[$i]}" "$w" "$(bench_fields ms user_ms sys_ms <<<"$line")" >>"$TSV"
         done
     done
     printf '  round %d/%d done\n' "$r" "$REPS"

@@ -108,10 +108,7 @@ for ((r = 1; r <= REPS; r++)); do
                 fi
                 continue
             fi
-            awk -v p="${progs[$i]}" -v w="$w" '{
-                for (k = 1; k <= NF; k++) { split($k, kv, "="); f[kv[1]] = kv[2] }
-                printf "%s\t%s\t%s\t%s\t%s\n", p, w, f["tasks_per_s"], f["p50_us"], f["p99_us"]
-            }' <<<"$line" >>"$TSV"
+            printf '%s\t%s\t%s\n' "${progs[$i]}" "$w" "$(bench_fields tasks_per_s p50_us p99_us <<<"$line")" >>"$TSV"
         done
     done
     printf '  round %d/%d done\n' "$r" "$REPS"

@@ -86,8 +86,7 @@ for ((r = 1; r <= REPS; r++)); do
             [[ $prog == kernel ]] && { echo "bench: make 'make check CH=05 IMPL=$IMPL' pass first" >&2; exit 1; }
             continue
         fi
-        awk -v p=$prog '{ for (k = 1; k <= NF; k++) { split($k, kv, "="); f[kv[1]] = kv[2] }
-                          printf "%s\t%s\t%s\t%s\n", p, f["first_ms"], f["exit_ms"], f["status"] }' <<<"$line" >>"$TSV"
+        printf '%s\t%s\n' "$prog" "$(bench_fields first_ms exit_ms status <<<"$line")" >>"$TSV"
     done
 done
 median() { # median PROG COLUMN
