@@ -38,7 +38,8 @@ IMPL_SRCS := $(addprefix $(IMPL)/$(CHS)/,$(sources))
 MISSING := $(filter-out $(wildcard $(IMPL_SRCS)),$(IMPL_SRCS))
 TEST_SRCS := $(sort $(wildcard tests/$(CHS)/*.c))
 IMPL_OBJS := $(patsubst $(IMPL)/$(CHS)/%.c,$(B)/impl/%.o,$(IMPL_SRCS))
-TEST_OBJS := $(patsubst tests/$(CHS)/%.c,$(B)/tests/%.o,$(TEST_SRCS)) $(B)/lib/main.o
+LIB_SRCS := $(sort $(wildcard tests/lib/*.c))
+TEST_OBJS := $(patsubst tests/$(CHS)/%.c,$(B)/tests/%.o,$(TEST_SRCS)) $(patsubst tests/lib/%.c,$(B)/lib/%.o,$(LIB_SRCS))
 TEST_BIN := $(B)/test
 DEMO_BIN := $(B)/demo
 
@@ -71,7 +72,7 @@ $(B)/tests/%.o: tests/$(CHS)/%.c $(CONF)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS_COMMON) $(VFLAGS) $(CPPFLAGS_CH) $(CHECK_CFLAGS) -c $< -o $@
-$(B)/lib/main.o: tests/lib/main.c $(CONF)
+$(B)/lib/%.o: tests/lib/%.c $(CONF)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS_COMMON) $(VFLAGS) $(CPPFLAGS_CH) $(CHECK_CFLAGS) -c $< -o $@

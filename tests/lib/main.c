@@ -19,6 +19,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "ferrite_test.h"
+#include "ft_messages.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -182,28 +183,6 @@ static void write_results(const char *path, const struct outcome *out, const boo
     fclose(f);
 }
 
-/* What a student should make of Check's terse messages about a test process that did not finish normally. */
-static const char *explain(const char *message)
-{
-    static const struct {
-        const char *prefix, *meaning;
-    } known[] = {
-        {"Early exit with return value 1", " (AddressSanitizer/UBSan: read its report above)"},
-        {"Early exit with return value 23", " (LeakSanitizer found a leak: its report above shows where it was allocated)"},
-        {"Early exit with return value 66", " (ThreadSanitizer: read its report above)"},
-        {"Early exit with return value 99", " (Valgrind found an error or a leak: its report above shows where)"},
-        {"Received signal 11", " (a crash: `make check` builds with ASan, whose report above names the bad access)"},
-        {"Received signal 6", " (abort: an assertion or a sanitizer stopped the program; see the report above)"},
-        {"Test timeout expired", " (an endless loop or a wait that never ends)"},
-    };
-    for (size_t i = 0; message && i < sizeof known / sizeof known[0]; i++) {
-        size_t n = strlen(known[i].prefix);
-        if (!strncmp(message, known[i].prefix, n) && (message[n] == '\0' || message[n] == ',' || message[n] == ' '))
-            return known[i].meaning;
-    }
-    return "";
-}
-
 static void print_failures(const struct outcome *out, const bool *selected)
 {
     for (size_t i = 0; i < n_tests; i++) {
@@ -220,7 +199,7 @@ static void print_failures(const struct outcome *out, const bool *selected)
             printf("    did not run (the test binary stopped before reaching it)\n");
         else
             printf("    %s:%d: %s%s\n", out[i].file ? out[i].file : t->file, out[i].line,
-                   out[i].message ? out[i].message : "(no message)", explain(out[i].message));
+                   out[i].message ? out[i].message : "(no message)", ft_explain_exit(out[i].message));
         printf("    %shint:%s %s\n", BOLD, RESET, t->hint);
     }
 }
@@ -257,41 +236,6 @@ static void print_table(const struct outcome *out, const bool *selected)
     }
     printf("  %s%-*s %3d/%-3d tests %4d/%-4d points%s\n", BOLD, width + 8, "total", all_pass, all_tests, all_pts, all_max,
            RESET);
-}
-
-/*
- * Check writes a skipped test to the TAP log as "not ok N - file:tcase:test: ferrite-skip: reason"; TAP's own
- * spelling is "ok N - file:tcase:test # SKIP reason". Rewrites those lines in place; the others stay as Check
- * wrote them.
- */
-static void mark_skips_in_tap(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    char *text = NULL;
-    size_t size = 0;
-    FILE *mem = open_memstream(&text, &size);
-    char line[4096];
-    while (mem && fgets(line, sizeof line, f)) {
-        char *mark = strstr(line, ": " FT_SKIP_MARK);
-        if (strncmp(line, "not ok ", 7) || !mark) {
-            fputs(line, mem);
-            continue;
-        }
-        *mark = '\0';
-        fprintf(mem, "ok %s # SKIP %s", line + 7, mark + 2 + strlen(FT_SKIP_MARK));
-    }
-    fclose(f);
-    if (!mem)
-        return;
-    fclose(mem);
-    f = fopen(path, "w");
-    if (f) {
-        fwrite(text, 1, size, f);
-        fclose(f);
-    }
-    free(text);
 }
 
 /* ---- running -------------------------------------------------------------------------------------------- */
@@ -402,7 +346,7 @@ int main(int argc, char **argv)
         printf("%d test%s skipped (Check counts %s among its failures; %s no points)\n", skipped,
                skipped == 1 ? "" : "s", skipped == 1 ? "it" : "them", skipped == 1 ? "it scores" : "they score");
         if (o.tap)
-            mark_skips_in_tap(o.tap);
+            ft_tap_mark_skips(o.tap);
     }
 
     int failed = srunner_ntests_failed(sr) - skipped + (int)(n_selected - (size_t)srunner_ntests_run(sr));

@@ -1,0 +1,15 @@
+/*
+ * ft_messages.h — helpers of the shared test main (tests/lib/main.c), kept in tests/lib/messages.c.
+ * Not for chapter tests: they use ferrite_test.h.
+ */
+#ifndef FT_MESSAGES_H
+#define FT_MESSAGES_H
+
+/* A short explanation to print after Check's message for a test that ended early (a sanitizer's exit code, a
+ * signal, a timeout), or "" when the message is an ordinary failed assertion. The string is static. */
+const char *ft_explain_exit(const char *message);
+
+/* Rewrites Check's TAP log at @p path so that tests ended by FT_SKIP read "ok N - ... # SKIP reason". */
+void ft_tap_mark_skips(const char *path);
+
+#endif
