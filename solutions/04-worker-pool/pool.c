@@ -183,15 +183,18 @@ static wp_task *steal_from_others(struct worker *w)
     return NULL;
 }
 
+/* Own deque first, then the other workers' deques, then the injector: rayon's order. Stealing costs a few atomic
+ * operations, the injector a mutex, so a worker living on steals never touches that lock while steals succeed;
+ * outside submissions are taken as soon as no deque has work. */
 static wp_task *find_task(struct worker *w)
 {
     wp_task *t = wp_deque_pop(&w->local);
     if (t)
         return t;
     flush_done(w);  /* leaving our own deque: let wp_pool_wait_idle see what we finished */
-    if ((t = take_from_injector(w)))
+    if ((t = steal_from_others(w)))
         return t;
-    return steal_from_others(w);
+    return take_from_injector(w);
 }
 
 static bool work_visible(wp_pool *p)
