@@ -152,11 +152,11 @@ for ((r = 1; r <= REPS; r++)); do
                     echo "bench: ${names[$i]} gave no result for $c x $s B" >&2
                     continue
                 fi
-                awk -v p="${names[$i]}" -v c="$c" -v s="$s" -v cpu="$cpu" '{
-                    for (k = 2; k <= NF; k++) { split($k, kv, "="); f[kv[1]] = kv[2] }
-                    printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\n", p, c, s, f["msg_per_s"], f["p50_us"],
-                        f["p99_us"], f["errors"], f["stalls"], f["all_msgs"] ? cpu * 1e6 / f["all_msgs"] : 0
-                }' <<<"$line" >>"$TSV"
+                # The server's CPU seconds over every message it echoed (warm-up included), in ns per message.
+                read -r all_msgs < <(bench_fields all_msgs <<<"$line")
+                cpu_ns=$(awk -v cpu="$cpu" -v m="$all_msgs" 'BEGIN { printf "%.0f", m ? cpu * 1e6 / m : 0 }')
+                printf '%s\t%s\t%s\t%s\t%s\n' "${names[$i]}" "$c" "$s" \
+                    "$(bench_fields msg_per_s p50_us p99_us errors stalls <<<"$line")" "$cpu_ns" >>"$TSV"
             done
         done
     done
