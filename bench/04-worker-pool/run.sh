@@ -140,7 +140,7 @@ for p in ferrite rayon gthreadpool; do
 done
 echo
 echo "spawn = rayon's shape: tasks created by a task, pushed on that worker's deque, stolen by the others"
-echo "        (a full wp_ deque sends tasks to the shared queue, then runs them on the spot; rayon's deque grows)."
+echo "        (a task spawned onto a full wp_ deque runs on the spot; rayon's deque grows instead)."
 echo "outside = GThreadPool's shape: every task goes through the pool's one locked queue (the wp_ injector)."
 
 # verdict: ferrite/rayon >= 2.0 on both spawn workloads.

@@ -17,7 +17,7 @@
 wp_status wp_deque_init(wp_deque *d, size_t cap)
 {
     /* TODO: cap must be a power of two and at least 2 (cap & (cap - 1) == 0), else WP_ERR_INVAL. calloc cap
-     * slots, atomic_init top and bottom to 0, mask = cap - 1. Rust: Worker::new_lifo. */
+     * slots, atomic_init top and bottom to 0, top_seen = 0, mask = cap - 1. Rust: Worker::new_lifo. */
     (void)d;
     (void)cap;
     return WP_ERR_TODO;
@@ -31,9 +31,10 @@ void wp_deque_destroy(wp_deque *d)
 
 bool wp_deque_push(wp_deque *d, void *item)
 {
-    /* TODO (owner only): b = bottom (relaxed: only we write it); t = top (acquire: pairs with a thief's CAS);
-     * full when b - t > mask: return false. Store item in slot b & mask (relaxed), then bottom = b + 1 with
-     * release, which publishes the slot and everything the item points to. Rust: Worker::push. */
+    /* TODO (owner only): b = bottom (relaxed: only we write it). Full when b - top_seen > mask: then reload
+     * top_seen = top (acquire: pairs with a thief's CAS) and, if still full, return false. Store item in slot
+     * b & mask (relaxed), then bottom = b + 1 with release, which publishes the slot and everything the item
+     * points to. Reading top on every push is correct too, only slower. Rust: Worker::push. */
     (void)d;
     (void)item;
     return false;

@@ -16,7 +16,11 @@
  * **Memory orders**, each compared with crossbeam-deque 0.8 (`deque.rs`):
  * - push: slot store relaxed, `bottom` store *release* (crossbeam: a release fence, then a release store whose
  *   ordering "could be Relaxed" but is kept so ThreadSanitizer sees the edge). The release publishes the slot and
- *   everything the task points to; a thief's acquire (or stronger) load of `bottom` receives it.
+ *   everything the task points to; a thief's acquire (or stronger) load of `bottom` receives it. The fullness
+ *   check uses `top_seen`, the owner's last reading of `top`, and loads `top` (*acquire*, pairing with the
+ *   thieves' compare-and-swap) only when that stale value says full. `top` only grows, so a stale value can
+ *   only make the ring look fuller than it is. Thieves write `top` all the time; reading it on every push would
+ *   pull its cache line back to the owner each time (crossbeam reads it every time but grows instead of failing).
  * - pop: `bottom` store and `top` load *seq_cst* (crossbeam: relaxed store, a seq_cst fence, relaxed load).
  *   Same effect — the store of `bottom` and the load of `top` cannot be reordered, so a thief and the owner
  *   cannot both miss each other on the last item — without a standalone fence, which GCC's ThreadSanitizer
@@ -47,15 +51,17 @@
  * @brief A fixed-capacity Chase–Lev deque.
  *
  * `top` and `bottom` sit on different cache lines so that thieves hammering `top` do not slow the owner's
- * `bottom`. Items live at `slots[i & mask]` for `top <= i < bottom`. Only the owner thread writes `bottom`
- * and the slots; every thread may read them; `top` only grows, by compare-and-swap.
+ * `bottom`. Items live at `slots[i & mask]` for `top <= i < bottom`. Only the owner thread writes `bottom`,
+ * `top_seen` and the slots; every thread may read `bottom` and the slots; `top` only grows, by
+ * compare-and-swap.
  * @rust `crossbeam_deque::Worker<T>` (owner side) + `crossbeam_deque::Stealer<T>` (shared side)
  */
 typedef struct wp_deque {
     atomic_ptrdiff_t top;                                   /**< next index to steal; grows by CAS */
     char pad_top[WP_CACHE_LINE - sizeof(atomic_ptrdiff_t)]; /**< keeps `bottom` off `top`'s cache line */
     atomic_ptrdiff_t bottom;                                /**< next index to push; written by the owner only */
-    char pad_bottom[WP_CACHE_LINE - sizeof(atomic_ptrdiff_t)]; /**< keeps the next fields off `bottom`'s line */
+    ptrdiff_t top_seen;      /**< owner only: a value `top` had, never ahead of it; saves loading `top` per push */
+    char pad_bottom[WP_CACHE_LINE - sizeof(atomic_ptrdiff_t) - sizeof(ptrdiff_t)]; /**< the rest off this line */
     _Atomic(void *) *slots;                                 /**< `mask + 1` slots; owned */
     size_t mask;                                            /**< capacity − 1; capacity is a power of two */
 } wp_deque;

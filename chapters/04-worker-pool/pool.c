@@ -71,7 +71,7 @@ wp_status wp_submit(wp_pool *p, const wp_task_type *type, void *payload, wp_hand
     /* TODO: refuse a NULL type or run with WP_ERR_INVAL. malloc a task (and a handle with refs = 2 when handle
      * is not NULL). Count it as outstanding. From outside the pool: wp_chan_send (it blocks while full: that is
      * the backpressure), then wake a sleeping worker. From one of p's own tasks: never block — push on this
-     * worker's deque, else try_send to the queue, else run it right here. On any failure free what you
+     * worker's deque, or, if it is full, run the task right here. On any failure free what you
      * allocated, un-count it, and return the error: the payload is still the caller's (TrySendError gives the
      * value back). Rust: Sender::send(Box::new(task)), tokio::spawn -> JoinHandle. */
     (void)p;

@@ -91,8 +91,8 @@ size_t wp_pool_workers(const wp_pool *p);
 /**
  * @brief Submits a task, waiting while the injector is full (backpressure).
  *
- * Called from one of @p p's own tasks, it never waits: the task goes to that worker's deque, or to the injector
- * if there is room, or else runs at once on the calling thread.
+ * Called from one of @p p's own tasks, it never waits: the task goes to that worker's deque or, when that is
+ * full, runs at once on the calling thread (a full deque already holds plenty for idle workers to steal).
  * @param p the pool.
  * @param type the task's vtable, borrowed; `type->run` must not be NULL.
  * @param payload moved into the pool on ::WP_OK; the caller keeps it on any error.

@@ -17,6 +17,7 @@ wp_status wp_deque_init(wp_deque *d, size_t cap)
         return WP_ERR_NOMEM;
     atomic_init(&d->top, 0);
     atomic_init(&d->bottom, 0);
+    d->top_seen = 0;
     d->slots = slots;
     d->mask = cap - 1;
     return WP_OK;
@@ -34,10 +35,13 @@ static _Atomic(void *) *slot_at(wp_deque *d, ptrdiff_t i) { return &d->slots[(si
 bool wp_deque_push(wp_deque *d, void *item)
 {
     ptrdiff_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);  /* only we write it */
-    /* acquire: pairs with a thief's successful CAS on top; the slot it read is free only after that read. */
-    ptrdiff_t t = atomic_load_explicit(&d->top, memory_order_acquire);
-    if (b - t > (ptrdiff_t)d->mask)
-        return false;
+    if (b - d->top_seen > (ptrdiff_t)d->mask) {  /* looks full: top may have moved on since we last looked */
+        /* acquire: pairs with a thief's successful CAS on top; the slot it read is free only after that read.
+         * An older reading acquired the same for every slot it freed, so reusing one is safe too. */
+        d->top_seen = atomic_load_explicit(&d->top, memory_order_acquire);
+        if (b - d->top_seen > (ptrdiff_t)d->mask)
+            return false;
+    }
     atomic_store_explicit(slot_at(d, b), item, memory_order_relaxed);
     /* release: a thief that reads bottom > b also sees the slot and everything the item points to. */
     atomic_store_explicit(&d->bottom, b + 1, memory_order_release);

@@ -2,10 +2,18 @@
  * pool.c — chapter 04, parts 2–5: the worker pool (reference solution).
  *
  * Where a task can be, from submit to free:
- *   injector (a wp_chan of wp_task *)  ->  a worker's deque  ->  running on a worker  ->  freed
+ *   injector (a wp_chan of wp_task *)  ->  a worker's deque  ->  running on a worker  ->  recycled or freed
  * Outside submits go to the injector, bounded: backpressure. A worker takes a batch of up to TAKE_BATCH tasks
  * from it under one lock, keeps one and pushes the rest on its own deque, where idle workers can steal them.
- * Tasks submitted by a running task go straight to the deque. Every task is run or cancelled exactly once.
+ * Tasks submitted by a running task go straight to the deque, or run at once when it is full (the deque is
+ * then full of work for the thieves; sending the task to the injector would only add a contended lock). A
+ * thief takes up to half of its victim's deque, at most STEAL_BATCH tasks, one compare-and-swap each, while the
+ * victim's cache lines are still in its cache. Every task is run or cancelled exactly once.
+ *
+ * Task memory (the C side of rayon's `Box<HeapJob>`): a task made by a worker belongs to that worker. When it
+ * is done, it goes back on the worker's spare list, or, if another thread ran it, on the worker's `returned`
+ * stack, which the worker empties in one exchange when its spare list runs out. A task made outside the pool is
+ * malloc'd and freed. Measured with one producer: malloc and free of every task cost more than half the time.
  *
  * Idle workers first spin (search, sched_yield, search again), then sleep on the pool's condition variable.
  * One atomic word, `idle`, counts both: sleepers in its high 32 bits, spinners in its low 32 bits.
@@ -25,9 +33,10 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
-enum { LOCAL_CAP = 256, TAKE_BATCH = 32, SPIN_ROUNDS = 64, FLUSH_EVERY = 64 };
+enum { LOCAL_CAP = 256, TAKE_BATCH = 32, STEAL_BATCH = 32, SPIN_ROUNDS = 64, FLUSH_EVERY = 64, CREDIT = 64 };
 enum { RUNNING, DRAINING, CANCELLING };                     /* wp_pool.state */
 enum { PENDING, DONE, FAILED, CANCELLED };                  /* wp_handle.state */
 #define SPINNER ((uint64_t)1)                               /* units of wp_pool.idle */
@@ -46,6 +55,8 @@ typedef struct wp_task {
     const wp_task_type *type;
     void *payload;          /* owned by the task until dropped */
     wp_handle *handle;      /* shared, or NULL */
+    struct worker *home;    /* the worker that made it and gets it back, or NULL: malloc'd, freed */
+    struct wp_task *next;   /* link on a spare list or a returned stack */
 } wp_task;
 
 struct worker {
@@ -54,17 +65,22 @@ struct worker {
     wp_pool *pool;
     size_t index;
     size_t done_unflushed;  /* tasks finished but not yet subtracted from pool->outstanding */
+    size_t credit;          /* added to pool->outstanding ahead of time, not yet used by a submit */
+    wp_task *spare;         /* our finished tasks, ready for reuse; this worker's thread only */
+    _Alignas(WP_CACHE_LINE) _Atomic(wp_task *) returned;  /* ours, finished by others: a push-only stack */
 };
 
+/* Every worker reads the first line on every loop; a submit writes `idle` and `outstanding`. Sharing one cache
+ * line would make each submit cost every worker a miss, so each written field gets a line of its own. */
 struct wp_pool {
-    wp_chan injector;             /* wp_task * from outside; its own lock */
     struct worker *workers;       /* n entries, immutable after wp_pool_new */
     size_t n;
     atomic_int state;             /* RUNNING -> DRAINING | CANCELLING, once */
+    _Alignas(WP_CACHE_LINE) _Atomic uint64_t idle;       /* sleepers * SLEEPER + spinners * SPINNER */
+    _Alignas(WP_CACHE_LINE) atomic_size_t outstanding;   /* submitted minus finished (flushed in batches) */
+    _Alignas(WP_CACHE_LINE) wp_chan injector;            /* wp_task * from outside; its own lock */
     pthread_mutex_t sleep_lock;   /* held by a sleeper from its announcement until it waits */
     pthread_cond_t wake;
-    _Atomic uint64_t idle;        /* sleepers * SLEEPER + spinners * SPINNER */
-    atomic_size_t outstanding;    /* submitted minus finished (flushed in batches by the workers) */
     pthread_mutex_t idle_lock;    /* with idle_cond: wp_pool_wait_idle */
     pthread_cond_t idle_cond;
 };
@@ -103,6 +119,47 @@ static void handle_complete(wp_handle *h, int state, int64_t result)
 
 /* ---- tasks ------------------------------------------------------------------------------------------------ */
 
+/* Gives a finished task's memory back to the worker that made it. Another thread pushes it on the home worker's
+ * `returned` stack with a compare-and-swap; the home worker takes the whole stack with one exchange, never one
+ * node, so the stack has no pop and no ABA problem. */
+static void task_recycle(wp_task *t)
+{
+    struct worker *home = t->home;
+    if (!home) {
+        free(t);
+    } else if (home == current_worker) {
+        t->next = home->spare;
+        home->spare = t;
+    } else {
+        t->next = atomic_load_explicit(&home->returned, memory_order_relaxed);
+        /* release: the home worker's acquire exchange sees every write to the task made before this push */
+        while (!atomic_compare_exchange_weak_explicit(&home->returned, &t->next, t, memory_order_release,
+                                                      memory_order_relaxed))
+            ;
+    }
+}
+
+/* A task for @p self to fill: a spare one if it has any, else new memory. @p self may be NULL (outside). */
+static wp_task *task_alloc(struct worker *self)
+{
+    wp_task *t = NULL;
+    if (self && !(t = self->spare))  /* acquire: pairs with the release in task_recycle */
+        t = atomic_exchange_explicit(&self->returned, NULL, memory_order_acquire);
+    if (!t)
+        return malloc(sizeof *t);
+    self->spare = t->next;
+    return t;
+}
+
+static void free_tasks(wp_task *t)
+{
+    while (t) {
+        wp_task *next = t->next;
+        free(t);
+        t = next;
+    }
+}
+
 static void task_run(wp_task *t)
 {
     int64_t result = 0;
@@ -110,7 +167,7 @@ static void task_run(wp_task *t)
     if (t->type->drop)
         t->type->drop(t->payload);  /* FnOnce: the payload is consumed by the call */
     handle_complete(t->handle, code == 0 ? DONE : FAILED, code == 0 ? result : code);
-    free(t);
+    task_recycle(t);
 }
 
 static void task_cancel(wp_task *t)
@@ -118,7 +175,7 @@ static void task_cancel(wp_task *t)
     if (t->type->drop)
         t->type->drop(t->payload);
     handle_complete(t->handle, CANCELLED, 0);
-    free(t);
+    task_recycle(t);
 }
 
 /* ---- waking and idling ------------------------------------------------------------------------------------ */
@@ -143,10 +200,12 @@ static void finished(wp_pool *p, size_t count)
     }
 }
 
+/* Publishes what this worker finished and hands back the credit it did not use. Until then `outstanding` counts
+ * too many tasks, never too few: wp_pool_wait_idle may wait a little longer, but cannot return early. */
 static void flush_done(struct worker *w)
 {
-    finished(w->pool, w->done_unflushed);
-    w->done_unflushed = 0;
+    finished(w->pool, w->done_unflushed + w->credit);
+    w->done_unflushed = w->credit = 0;
 }
 
 /* ---- finding work ----------------------------------------------------------------------------------------- */
@@ -168,6 +227,8 @@ static wp_task *take_from_injector(struct worker *w)
     return batch[0];
 }
 
+/* Steals one task to run and, with it, up to half of what the victim has left (at most STEAL_BATCH), onto our
+ * own deque: the victim's top, bottom and slots are in our cache now, and the next steals are nearly free. */
 static wp_task *steal_from_others(struct worker *w)
 {
     wp_pool *p = w->pool;
@@ -177,24 +238,34 @@ static wp_task *steal_from_others(struct worker *w)
         wp_steal r;
         while ((r = wp_deque_steal(&victim->local, &item)) == WP_STEAL_RETRY)
             ;
-        if (r == WP_STEAL_SUCCESS)
-            return item;
+        if (r != WP_STEAL_SUCCESS)
+            continue;
+        size_t extra = wp_deque_len(&victim->local) / 2;
+        void *more;
+        for (extra = extra < STEAL_BATCH ? extra : STEAL_BATCH; extra > 0; extra--) {
+            if (wp_deque_steal(&victim->local, &more) != WP_STEAL_SUCCESS)
+                break;
+            if (!wp_deque_push(&w->local, more)) {  /* cannot happen while ours was empty; run it if it does */
+                task_run(more), w->done_unflushed++;
+                break;
+            }
+        }
+        return item;
     }
     return NULL;
 }
 
 /* Own deque first, then the other workers' deques, then the injector: rayon's order. Stealing costs a few atomic
  * operations, the injector a mutex, so a worker living on steals never touches that lock while steals succeed;
- * outside submissions are taken as soon as no deque has work. */
+ * outside submissions are taken as soon as no deque has work. The finished count is published only when there
+ * is nothing to do (or every FLUSH_EVERY tasks): one shared read-modify-write per batch, not per steal. */
 static wp_task *find_task(struct worker *w)
 {
     wp_task *t = wp_deque_pop(&w->local);
-    if (t)
+    if (t || (t = steal_from_others(w)) || (t = take_from_injector(w)))
         return t;
-    flush_done(w);  /* leaving our own deque: let wp_pool_wait_idle see what we finished */
-    if ((t = steal_from_others(w)))
-        return t;
-    return take_from_injector(w);
+    flush_done(w);
+    return NULL;
 }
 
 static bool work_visible(wp_pool *p)
@@ -266,10 +337,23 @@ static void *worker_main(void *arg)
 
 /* ---- creating and submitting ------------------------------------------------------------------------------ */
 
+/* calloc for the cache-line-aligned structs above: malloc only promises 16-byte alignment. Their sizes are
+ * multiples of their alignment, as aligned_alloc requires. */
+static void *calloc_lines(size_t n, size_t size)
+{
+    if (size != 0 && n > SIZE_MAX / size)
+        return NULL;
+    void *mem = aligned_alloc(WP_CACHE_LINE, n * size);
+    return mem ? memset(mem, 0, n * size) : NULL;
+}
+
 static void pool_free(wp_pool *p, size_t deques)
 {
-    for (size_t i = 0; i < deques; i++)
+    for (size_t i = 0; i < deques; i++) {
         wp_deque_destroy(&p->workers[i].local);
+        free_tasks(p->workers[i].spare);
+        free_tasks(atomic_load(&p->workers[i].returned));
+    }
     free(p->workers);
     wp_chan_destroy(&p->injector);
     pthread_cond_destroy(&p->idle_cond);
@@ -294,10 +378,10 @@ wp_status wp_pool_new(wp_pool **out, size_t n_workers, size_t queue_cap)
 {
     if (n_workers == 0 || queue_cap == 0)
         return WP_ERR_INVAL;
-    wp_pool *p = calloc(1, sizeof *p);
+    wp_pool *p = calloc_lines(1, sizeof *p);
     if (!p)
         return WP_ERR_NOMEM;
-    p->workers = calloc(n_workers, sizeof *p->workers);
+    p->workers = calloc_lines(n_workers, sizeof *p->workers);
     if (!p->workers || wp_chan_init(&p->injector, queue_cap, sizeof(wp_task *), NULL) != WP_OK) {
         free(p->workers);
         free(p);
@@ -344,13 +428,14 @@ static wp_status submit_impl(wp_pool *p, const wp_task_type *type, void *payload
     struct worker *self = worker_of(p);
     if (self && atomic_load(&p->state) == CANCELLING)
         return WP_ERR_CLOSED;
-    wp_task *t = malloc(sizeof *t);
+    wp_task *t = task_alloc(self);
     wp_handle *h = NULL;
     if (!t || (handle && !(h = malloc(sizeof *h)))) {
-        free(t);
+        if (t)
+            t->home = self, task_recycle(t);
         return WP_ERR_NOMEM;
     }
-    *t = (wp_task){.type = type, .payload = payload, .handle = h};
+    *t = (wp_task){.type = type, .payload = payload, .handle = h, .home = self};
     if (h) {
         pthread_condattr_t attr;
         pthread_condattr_init(&attr);
@@ -362,10 +447,15 @@ static wp_status submit_impl(wp_pool *p, const wp_task_type *type, void *payload
         h->result = 0;
         atomic_init(&h->refs, 2);  /* one for the task, one for the caller */
     }
-    atomic_fetch_add_explicit(&p->outstanding, 1, memory_order_relaxed);
+    /* Counted before anyone can see it: a thief could run it and report it finished at once. A worker counts
+     * CREDIT tasks at a time, so two producers do not fight over this cache line on every submit. */
+    if (!self)
+        atomic_fetch_add_explicit(&p->outstanding, 1, memory_order_relaxed);
+    else if (self->credit-- == 0)
+        atomic_fetch_add_explicit(&p->outstanding, CREDIT, memory_order_relaxed), self->credit = CREDIT - 1;
     wp_status st = WP_OK;
     if (self) {  /* from our own task: never block a worker */
-        if (wp_deque_push(&self->local, t) || wp_chan_try_send(&p->injector, &t) == WP_OK)
+        if (wp_deque_push(&self->local, t))
             wake_one(p);
         else
             task_run(t), self->done_unflushed++;
@@ -378,7 +468,7 @@ static wp_status submit_impl(wp_pool *p, const wp_task_type *type, void *payload
         finished(p, 1);
         if (h)
             pthread_cond_destroy(&h->done), pthread_mutex_destroy(&h->lock), free(h);
-        free(t);
+        task_recycle(t);
         return st;
     }
     if (handle)
