@@ -2,7 +2,7 @@
  * pool.c — chapter 04, parts 2–5: the worker pool (reference solution).
  *
  * Where a task can be, from submit to free:
- *   injector (a wp_chan of wp_task *)  ->  a worker's deque  ->  running on a worker  ->  recycled or freed
+ *   injector (a wp_chan of wp_task values)  ->  a worker's deque  ->  running on a worker  ->  recycled
  * Outside submits go to the injector, bounded: backpressure. A worker takes a batch of up to TAKE_BATCH tasks
  * from it under one lock, keeps one and pushes the rest on its own deque, where idle workers can steal them.
  * Tasks submitted by a running task go straight to the deque, or run at once when it is full (the deque is
@@ -10,10 +10,12 @@
  * thief takes up to half of its victim's deque, at most STEAL_BATCH tasks, one compare-and-swap each, while the
  * victim's cache lines are still in its cache. Every task is run or cancelled exactly once.
  *
- * Task memory (the C side of rayon's `Box<HeapJob>`): a task made by a worker belongs to that worker. When it
- * is done, it goes back on the worker's spare list, or, if another thread ran it, on the worker's `returned`
- * stack, which the worker empties in one exchange when its spare list runs out. A task made outside the pool is
- * malloc'd and freed. Measured with one producer: malloc and free of every task cost more than half the time.
+ * Task memory (the C side of rayon's `Box<HeapJob>`): every wp_task in a deque belongs to a worker, its `home`:
+ * the worker that spawned it, or the one that took it out of the injector, where outside submissions wait by
+ * value (no allocation by the submitter). When a task is done its memory goes back on the home worker's spare
+ * list, or, if another thread ran it, on the home worker's `returned` stack, which that worker empties in one
+ * exchange when its spare list runs out. Measured: a malloc and a cross-thread free per task cost more than the
+ * rest of a tiny task's trip through the pool, with one producer inside the pool and with outside producers.
  *
  * Idle workers first spin (search, sched_yield, search again), then sleep on the pool's condition variable.
  * One atomic word, `idle`, counts both: sleepers in its high 32 bits, spinners in its low 32 bits.
@@ -55,7 +57,7 @@ typedef struct wp_task {
     const wp_task_type *type;
     void *payload;          /* owned by the task until dropped */
     wp_handle *handle;      /* shared, or NULL */
-    struct worker *home;    /* the worker that made it and gets it back, or NULL: malloc'd, freed */
+    struct worker *home;    /* the worker whose memory it is; it goes back there when done */
     struct wp_task *next;   /* link on a spare list or a returned stack */
 } wp_task;
 
@@ -119,15 +121,13 @@ static void handle_complete(wp_handle *h, int state, int64_t result)
 
 /* ---- tasks ------------------------------------------------------------------------------------------------ */
 
-/* Gives a finished task's memory back to the worker that made it. Another thread pushes it on the home worker's
+/* Gives a finished task's memory back to its home worker. Another thread pushes it on the home worker's
  * `returned` stack with a compare-and-swap; the home worker takes the whole stack with one exchange, never one
  * node, so the stack has no pop and no ABA problem. */
 static void task_recycle(wp_task *t)
 {
     struct worker *home = t->home;
-    if (!home) {
-        free(t);
-    } else if (home == current_worker) {
+    if (home == current_worker) {
         t->next = home->spare;
         home->spare = t;
     } else {
@@ -139,15 +139,15 @@ static void task_recycle(wp_task *t)
     }
 }
 
-/* A task for @p self to fill: a spare one if it has any, else new memory. @p self may be NULL (outside). */
-static wp_task *task_alloc(struct worker *self)
+/* Memory for a task whose home is @p w (the calling worker): a spare task if it has one, else new memory. */
+static wp_task *task_alloc(struct worker *w)
 {
-    wp_task *t = NULL;
-    if (self && !(t = self->spare))  /* acquire: pairs with the release in task_recycle */
-        t = atomic_exchange_explicit(&self->returned, NULL, memory_order_acquire);
+    wp_task *t = w->spare;
+    if (!t)  /* acquire: pairs with the release in task_recycle */
+        t = atomic_exchange_explicit(&w->returned, NULL, memory_order_acquire);
     if (!t)
         return malloc(sizeof *t);
-    self->spare = t->next;
+    w->spare = t->next;
     return t;
 }
 
@@ -160,23 +160,26 @@ static void free_tasks(wp_task *t)
     }
 }
 
-static void task_run(wp_task *t)
+/* Runs the task, drops its payload, reports to its handle. The memory holding *t is the caller's business. */
+static void task_execute(const wp_task *t)
 {
     int64_t result = 0;
     int code = t->type->run(t->payload, &result);
     if (t->type->drop)
         t->type->drop(t->payload);  /* FnOnce: the payload is consumed by the call */
     handle_complete(t->handle, code == 0 ? DONE : FAILED, code == 0 ? result : code);
-    task_recycle(t);
 }
 
-static void task_cancel(wp_task *t)
+/* Drops the payload unrun and tells the handle. */
+static void task_abandon(const wp_task *t)
 {
     if (t->type->drop)
         t->type->drop(t->payload);
     handle_complete(t->handle, CANCELLED, 0);
-    task_recycle(t);
 }
+
+static void task_run(wp_task *t) { task_execute(t), task_recycle(t); }
+static void task_cancel(wp_task *t) { task_abandon(t), task_recycle(t); }
 
 /* ---- waking and idling ------------------------------------------------------------------------------------ */
 
@@ -210,21 +213,34 @@ static void flush_done(struct worker *w)
 
 /* ---- finding work ----------------------------------------------------------------------------------------- */
 
-/* One batch from the injector: keep the first task, push the rest on our deque, wake one helper if any. */
+/* One batch from the injector: keep the first task, push the rest on our deque, wake one helper if any. The
+ * injector holds tasks by value; each moves into memory of ours (a spare task, usually) before it is pushed. */
 static wp_task *take_from_injector(struct worker *w)
 {
-    wp_task *batch[TAKE_BATCH];
+    wp_task batch[TAKE_BATCH];
     size_t n = wp_chan_try_recv_many(&w->pool->injector, batch, TAKE_BATCH);
     if (n == 0)
         return NULL;
-    size_t k = n;
-    while (k > 1 && wp_deque_push(&w->local, batch[k - 1]))
-        k--;
-    for (size_t i = 1; i < k; i++)  /* no room left on our deque (rare): run them here */
-        task_run(batch[i]), w->done_unflushed++;
+    wp_task *first = NULL;
+    for (size_t i = n; i-- > 0;) {  /* the last one first: our deque pops newest first, so batch[1] runs next */
+        wp_task *t = task_alloc(w);
+        if (t) {
+            *t = batch[i];
+            t->home = w;
+            if (i == 0) {
+                first = t;
+                continue;
+            }
+            if (wp_deque_push(&w->local, t))
+                continue;
+            task_recycle(t);
+        }
+        task_execute(&batch[i]);  /* no memory, or no room on our deque (rare): run it here */
+        w->done_unflushed++;
+    }
     if (n > 1)
         wake_one(w->pool);  /* one wake-up for the whole batch */
-    return batch[0];
+    return first;
 }
 
 /* Steals one task to run and, with it, up to half of what the victim has left (at most STEAL_BATCH), onto our
@@ -382,7 +398,7 @@ wp_status wp_pool_new(wp_pool **out, size_t n_workers, size_t queue_cap)
     if (!p)
         return WP_ERR_NOMEM;
     p->workers = calloc_lines(n_workers, sizeof *p->workers);
-    if (!p->workers || wp_chan_init(&p->injector, queue_cap, sizeof(wp_task *), NULL) != WP_OK) {
+    if (!p->workers || wp_chan_init(&p->injector, queue_cap, sizeof(wp_task), NULL) != WP_OK) {
         free(p->workers);
         free(p);
         return WP_ERR_NOMEM;
@@ -428,15 +444,10 @@ static wp_status submit_impl(wp_pool *p, const wp_task_type *type, void *payload
     struct worker *self = worker_of(p);
     if (self && atomic_load(&p->state) == CANCELLING)
         return WP_ERR_CLOSED;
-    wp_task *t = task_alloc(self);
     wp_handle *h = NULL;
-    if (!t || (handle && !(h = malloc(sizeof *h)))) {
-        if (t)
-            t->home = self, task_recycle(t);
-        return WP_ERR_NOMEM;
-    }
-    *t = (wp_task){.type = type, .payload = payload, .handle = h, .home = self};
-    if (h) {
+    if (handle) {
+        if (!(h = malloc(sizeof *h)))
+            return WP_ERR_NOMEM;
         pthread_condattr_t attr;
         pthread_condattr_init(&attr);
         pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);  /* join_timeout is not fooled by the date */
@@ -447,28 +458,34 @@ static wp_status submit_impl(wp_pool *p, const wp_task_type *type, void *payload
         h->result = 0;
         atomic_init(&h->refs, 2);  /* one for the task, one for the caller */
     }
-    /* Counted before anyone can see it: a thief could run it and report it finished at once. A worker counts
-     * CREDIT tasks at a time, so two producers do not fight over this cache line on every submit. */
-    if (!self)
-        atomic_fetch_add_explicit(&p->outstanding, 1, memory_order_relaxed);
-    else if (self->credit-- == 0)
-        atomic_fetch_add_explicit(&p->outstanding, CREDIT, memory_order_relaxed), self->credit = CREDIT - 1;
     wp_status st = WP_OK;
     if (self) {  /* from our own task: never block a worker */
-        if (wp_deque_push(&self->local, t))
-            wake_one(p);
-        else
-            task_run(t), self->done_unflushed++;
-    } else {
-        st = wait ? wp_chan_send(&p->injector, &t) : wp_chan_try_send(&p->injector, &t);
+        wp_task *t = task_alloc(self);
+        if (!t) {
+            st = WP_ERR_NOMEM;
+        } else {
+            *t = (wp_task){.type = type, .payload = payload, .handle = h, .home = self};
+            /* Counted before anyone can see it: a thief could run it and report it finished at once. A worker
+             * counts CREDIT tasks at a time, so two producers do not fight over this cache line per submit. */
+            if (self->credit-- == 0)
+                atomic_fetch_add_explicit(&p->outstanding, CREDIT, memory_order_relaxed), self->credit = CREDIT - 1;
+            if (wp_deque_push(&self->local, t))
+                wake_one(p);
+            else
+                task_run(t), self->done_unflushed++;
+        }
+    } else {  /* from outside: by value into the injector, no allocation; the worker that takes it sets home */
+        wp_task task = {.type = type, .payload = payload, .handle = h};
+        atomic_fetch_add_explicit(&p->outstanding, 1, memory_order_relaxed);
+        st = wait ? wp_chan_send(&p->injector, &task) : wp_chan_try_send(&p->injector, &task);
         if (st == WP_OK)
             wake_one(p);
+        else
+            finished(p, 1);
     }
     if (st != WP_OK) {  /* nothing moved: the payload is the caller's again */
-        finished(p, 1);
         if (h)
             pthread_cond_destroy(&h->done), pthread_mutex_destroy(&h->lock), free(h);
-        task_recycle(t);
         return st;
     }
     if (handle)
@@ -547,9 +564,10 @@ void wp_pool_shutdown(wp_pool *p, wp_shutdown mode)
     refuse_from_own_task(p, "wp_pool_shutdown");
     stop_and_join(p, p->n, mode == WP_CANCEL ? CANCELLING : DRAINING);
     /* Every thread has exited: what is left was never started. Cancel it. */
+    wp_task left;
+    while (wp_chan_try_recv(&p->injector, &left) == WP_OK)
+        task_abandon(&left);
     wp_task *t;
-    while (wp_chan_try_recv(&p->injector, &t) == WP_OK)
-        task_cancel(t);
     for (size_t i = 0; i < p->n; i++)
         while ((t = wp_deque_pop(&p->workers[i].local)))
             task_cancel(t);
