@@ -27,6 +27,7 @@
  * order. If the waker's comes first, the sleeper's reads from it, synchronises with it, and so sees the task. If
  * it comes second, the waker sees the sleeper (or a spinner, who takes over the duty) and signals while the
  * sleeper, which holds sleep_lock from its announcement until it is inside the wait, is sure to receive it.
+ * A task sent to the injector needs no read-modify-write: see wake_one_after_send.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "deque.h"
@@ -183,15 +184,27 @@ static void task_cancel(wp_task *t) { task_abandon(t), task_recycle(t); }
 
 /* ---- waking and idling ------------------------------------------------------------------------------------ */
 
-static void wake_one(wp_pool *p)
+static void signal_if_needed(wp_pool *p, uint64_t idle)
 {
-    /* A read-modify-write, not a load: see the header comment for why it cannot miss a sleeper. */
-    uint64_t idle = atomic_fetch_add_explicit(&p->idle, 0, memory_order_seq_cst);
     if (idle >= SLEEPER && SPINNERS(idle) == 0) {
         pthread_mutex_lock(&p->sleep_lock);
         pthread_cond_signal(&p->wake);
         pthread_mutex_unlock(&p->sleep_lock);
     }
+}
+
+/* After a push on a deque. A read-modify-write, not a load: see the header comment for why it cannot miss a
+ * sleeper. */
+static void wake_one(wp_pool *p) { signal_if_needed(p, atomic_fetch_add_explicit(&p->idle, 0, memory_order_seq_cst)); }
+
+/* After a send into the injector, a load is enough, and it leaves idle's cache line shared instead of taking it
+ * from the other submitters. A worker that changes idle (to spin, to sleep, to stop spinning) then looks at the
+ * injector under its mutex before it sleeps or, as the last spinner, stops searching. If that look comes after
+ * our send, it finds our task. If it came before, its change to idle happened before our send's unlock, so our
+ * load sees that change: a sleeper is signalled, and a spinner it shows is one whose look is still to come. */
+static void wake_one_after_send(wp_pool *p)
+{
+    signal_if_needed(p, atomic_load_explicit(&p->idle, memory_order_acquire));
 }
 
 static void finished(wp_pool *p, size_t count)
@@ -479,7 +492,7 @@ static wp_status submit_impl(wp_pool *p, const wp_task_type *type, void *payload
         atomic_fetch_add_explicit(&p->outstanding, 1, memory_order_relaxed);
         st = wait ? wp_chan_send(&p->injector, &task) : wp_chan_try_send(&p->injector, &task);
         if (st == WP_OK)
-            wake_one(p);
+            wake_one_after_send(p);
         else
             finished(p, 1);
     }
