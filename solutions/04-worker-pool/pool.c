@@ -14,8 +14,8 @@
  * the worker that spawned it, or the one that took it out of the injector, where outside submissions wait by
  * value (no allocation by the submitter). When a task is done its memory goes back on the home worker's spare
  * list, or, if another thread ran it, on the home worker's `returned` stack, which that worker empties in one
- * exchange when its spare list runs out. Measured: a malloc and a cross-thread free per task cost more than the
- * rest of a tiny task's trip through the pool, with one producer inside the pool and with outside producers.
+ * exchange when its spare list runs out. Measured with one producer inside the pool and tiny tasks: with a
+ * malloc and a cross-thread free per task instead, the pool ran at 4.3M tasks/s instead of 11M.
  *
  * Idle workers first spin (search, sched_yield, search again), then sleep on the pool's condition variable.
  * One atomic word, `idle`, counts both: sleepers in its high 32 bits, spinners in its low 32 bits.
