@@ -10,7 +10,7 @@
  * Zappa Nardelli, PPoPP 2013).
  *
  * **Fixed capacity.** crossbeam's `Worker` grows its ring and frees the old one through epoch-based reclamation;
- * this deque does not grow. wp_deque_push() reports a full ring and the pool sends the task elsewhere. That keeps
+ * this deque does not grow. wp_deque_push() reports a full ring and the pool runs the task on the spot. That keeps
  * the memory-order reasoning to the indices and the slots.
  *
  * **Memory orders**, each compared with crossbeam-deque 0.8 (`deque.rs`):
