@@ -81,7 +81,7 @@ struct wp_pool {
     atomic_int state;             /* RUNNING -> DRAINING | CANCELLING, once */
     _Alignas(WP_CACHE_LINE) _Atomic uint64_t idle;       /* sleepers * SLEEPER + spinners * SPINNER */
     _Alignas(WP_CACHE_LINE) atomic_size_t outstanding;   /* submitted minus finished (flushed in batches) */
-    _Alignas(WP_CACHE_LINE) wp_chan injector;            /* wp_task * from outside; its own lock */
+    _Alignas(WP_CACHE_LINE) wp_chan injector;            /* wp_task values from outside; its own lock */
     pthread_mutex_t sleep_lock;   /* held by a sleeper from its announcement until it waits */
     pthread_cond_t wake;
     pthread_mutex_t idle_lock;    /* with idle_cond: wp_pool_wait_idle */
@@ -195,7 +195,10 @@ static void signal_if_needed(wp_pool *p, uint64_t idle)
 
 /* After a push on a deque. A read-modify-write, not a load: see the header comment for why it cannot miss a
  * sleeper. */
-static void wake_one(wp_pool *p) { signal_if_needed(p, atomic_fetch_add_explicit(&p->idle, 0, memory_order_seq_cst)); }
+static void wake_one(wp_pool *p)
+{
+    signal_if_needed(p, atomic_fetch_add_explicit(&p->idle, 0, memory_order_seq_cst));
+}
 
 /* After a send into the injector, a load is enough, and it leaves idle's cache line shared instead of taking it
  * from the other submitters. A worker that changes idle (to spin, to sleep, to stop spinning) then looks at the
