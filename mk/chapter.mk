@@ -13,11 +13,18 @@ include $(CONF)
 VARIANT ?= asan
 B := $(BUILD)/$(IMPL_TAG)/$(VARIANT)-$(CC_NAME)/$(CHS)
 
+# `make -f mk/chapter.mk CH=NN print-VAR` prints a variable (chapter.conf's keys among them) for scripts; it needs
+# neither Check nor a compiler, so those are only looked for when something is to be built.
+ifeq ($(filter-out print-%,$(or $(MAKECMDGOALS),build)),)
+FT_PRINT_ONLY := yes
+endif
+ifneq ($(FT_PRINT_ONLY),yes)
 ifeq ($(shell pkg-config --exists check 2>/dev/null && echo yes),)
 $(error Check (libcheck) was not found by pkg-config: install it with `sudo make deps` (Debian package: check))
 endif
 ifeq ($(shell command -v $(CC_NAME) 2>/dev/null),)
 $(error compiler '$(CC_NAME)' not found: install it with `sudo make deps`)
+endif
 endif
 
 CFLAGS_COMMON := -std=c17 -Wall -Wextra -Werror -g -MMD -MP
@@ -29,64 +36,81 @@ ifeq ($(filter $(VARIANT),asan memcheck tsan plain),)
 $(error VARIANT=$(VARIANT) is not one of asan memcheck tsan plain)
 endif
 VFLAGS := $(CFLAGS_$(VARIANT))
-CPPFLAGS_CH := -Ichapters/$(CHS) -Itests/lib -Itests/$(CHS) -DFT_CHAPTER='"$(CHS)"'
+# chapters/include holds what every chapter shares (ferrite.h: FT_MUST_USE).
+CPPFLAGS_CH := -Ichapters/$(CHS) -Ichapters/include -Itests/lib -Itests/$(CHS) -DFT_CHAPTER='"$(CHS)"'
 CHECK_CFLAGS := $(shell pkg-config --cflags check)
 CHECK_LIBS := $(shell pkg-config --libs check)
+HOST_CC := $(CC) $(CFLAGS_COMMON) $(VFLAGS) $(CPPFLAGS_CH)
 
-# The student's files (or the solution's, or a submission's), as chapter.conf lists them.
+# compile_c TOOL-AND-FLAGS[,LABEL]: the one compile recipe, $< to $@, shared by every rule here and in the chapter
+# fragments (LABEL, default CC, is what the short progress line says).
+define compile_c
+	@mkdir -p $(@D)
+	@echo "  $(or $(2),CC)      $<"
+	$(Q)$(1) -c $< -o $@
+endef
+
+# What chapter.conf lists (README.md, "Adding a chapter", has every key):
+#   sources  the files a student writes, taken from $(IMPL): the student's, the solution's or a submission's;
+#            a header listed there is the student's own too, found beside the .c files that include it
+#   given    code the student reads but does not write, taken from chapters/ whatever IMPL is, so it exists once
 IMPL_SRCS := $(addprefix $(IMPL)/$(CHS)/,$(sources))
 MISSING := $(filter-out $(wildcard $(IMPL_SRCS)),$(IMPL_SRCS))
+IMPL_OBJS := $(patsubst $(IMPL)/$(CHS)/%.c,$(B)/impl/%.o,$(filter %.c,$(IMPL_SRCS)))
+GIVEN_SRCS := $(addprefix chapters/$(CHS)/,$(given))
+GIVEN_OBJS := $(patsubst chapters/$(CHS)/%.c,$(B)/given/%.o,$(GIVEN_SRCS))
+# Every .c file of the chapter's library, the student's and the given, for scripts that build it their own way.
+CHAPTER_SRCS := $(filter %.c,$(IMPL_SRCS)) $(GIVEN_SRCS)
 TEST_SRCS := $(sort $(wildcard tests/$(CHS)/*.c))
-IMPL_OBJS := $(patsubst $(IMPL)/$(CHS)/%.c,$(B)/impl/%.o,$(IMPL_SRCS))
 LIB_SRCS := $(sort $(wildcard tests/lib/*.c))
 TEST_OBJS := $(patsubst tests/$(CHS)/%.c,$(B)/tests/%.o,$(TEST_SRCS)) $(patsubst tests/lib/%.c,$(B)/lib/%.o,$(LIB_SRCS))
 TEST_BIN := $(B)/test
 DEMO_BIN := $(B)/demo
 
-# A chapter that needs more than "sources + tests + demo" (a freestanding program, a server binary, a kernel image
-# for QEMU) adds it in mk/chapters/<NN-name>.mk, read here so it can use and extend everything above:
+# A chapter that needs more than "sources + given + tests + demo" (a freestanding program, a server binary, a kernel
+# image for QEMU) adds it in mk/chapters/<NN-name>.mk, read here so it can use everything above. A fragment adds to
+# these with += (never :=, which would drop what another line added):
 #   TEST_DEPS   files built before the tests run (e.g. a program the tests start)
 #   TEST_ENV    VAR=value words given to the test binary's environment (e.g. where that program is)
-#   LDLIBS_CH   extra libraries for the test binary and the demo (e.g. -lpthread)
-#   DEMO_DEPS / DEMO_CMD   what `make demo` builds and runs instead of the demo binary alone
+#   LDLIBS_CH   extra libraries for the test binary and the demo (e.g. -pthread)
+#   DEMO_DEPS   what `make demo` builds first;  DEMO_CMD (set with =) what it runs instead of the demo binary alone
+#   LINKED_OBJS the objects linked into the test binary and the demo (a fragment may filter one out)
 # The fragment is pristine workbook code, like tests/: a submission never supplies it.
 TEST_DEPS :=
 TEST_ENV :=
 LDLIBS_CH :=
 DEMO_DEPS := $(DEMO_BIN)
 DEMO_CMD = $(RUN_$(VARIANT)) $(DEMO_BIN)
+LINKED_OBJS = $(IMPL_OBJS) $(GIVEN_OBJS)
 -include mk/chapters/$(CHS).mk
 
 .PHONY: build run demo objects
 build: $(TEST_BIN) $(TEST_DEPS)
-objects: $(IMPL_OBJS)
+objects: $(IMPL_OBJS) $(GIVEN_OBJS)
 
 $(MISSING):
 	@echo "error: $@ is missing; chapter $(CHS) needs: $(sources)" >&2; exit 1
 
 $(B)/impl/%.o: $(IMPL)/$(CHS)/%.c $(CONF)
-	@mkdir -p $(@D)
-	@echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS_COMMON) $(VFLAGS) $(CPPFLAGS_CH) -c $< -o $@
-$(B)/tests/%.o: tests/$(CHS)/%.c $(CONF)
-	@mkdir -p $(@D)
-	@echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS_COMMON) $(VFLAGS) $(CPPFLAGS_CH) $(CHECK_CFLAGS) -c $< -o $@
-$(B)/lib/%.o: tests/lib/%.c $(CONF)
-	@mkdir -p $(@D)
-	@echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS_COMMON) $(VFLAGS) $(CPPFLAGS_CH) $(CHECK_CFLAGS) -c $< -o $@
+	$(call compile_c,$(HOST_CC))
+$(B)/given/%.o: chapters/$(CHS)/%.c $(CONF)
+	$(call compile_c,$(HOST_CC))
 $(B)/demo.o: chapters/$(CHS)/demo.c $(CONF)
-	@mkdir -p $(@D)
-	@echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS_COMMON) $(VFLAGS) $(CPPFLAGS_CH) -c $< -o $@
+	$(call compile_c,$(HOST_CC))
+$(B)/tests/%.o: tests/$(CHS)/%.c $(CONF)
+	$(call compile_c,$(HOST_CC) $(CHECK_CFLAGS))
+$(B)/lib/%.o: tests/lib/%.c $(CONF)
+	$(call compile_c,$(HOST_CC) $(CHECK_CFLAGS))
 
-$(TEST_BIN): $(IMPL_OBJS) $(TEST_OBJS)
+# link_c EXTRA-LIBS: the one link recipe for host programs, the prerequisites' objects to $@.
+define link_c
 	@echo "  LINK    $@"
-	$(Q)$(CC) $(VFLAGS) $^ $(CHECK_LIBS) $(LDLIBS_CH) -o $@
-$(DEMO_BIN): $(IMPL_OBJS) $(B)/demo.o
-	@echo "  LINK    $@"
-	$(Q)$(CC) $(VFLAGS) $^ $(LDLIBS_CH) -o $@
+	$(Q)$(CC) $(VFLAGS) $(filter %.o,$^) $(1) $(LDLIBS_CH) -o $@
+endef
+$(TEST_BIN): $(LINKED_OBJS) $(TEST_OBJS)
+	$(call link_c,$(CHECK_LIBS))
+$(DEMO_BIN): $(LINKED_OBJS) $(B)/demo.o
+	$(call link_c)
 
 # How each variant runs the test binary. Check forks one child per test; sanitizers and Valgrind both follow
 # fork, so a leak or a memory error fails the test that caused it.
@@ -108,4 +132,7 @@ run: $(TEST_BIN) $(TEST_DEPS)
 demo: $(DEMO_DEPS)
 	$(Q)$(DEMO_CMD)
 
--include $(IMPL_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(B)/demo.d
+print-%:
+	@printf '%s\n' '$(subst ','\'',$(strip $($*)))'
+
+-include $(IMPL_OBJS:.o=.d) $(GIVEN_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(B)/demo.d

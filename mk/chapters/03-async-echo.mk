@@ -3,21 +3,18 @@
 # `make demo CH=03` starts that server and drives it with the demo's load client (live msg/s and latency).
 # The tests fork their own servers from the same sources; `make check` builds the program anyway, so a student
 # can run their server by hand (build/<impl>/<variant>-<cc>/03-async-echo/echo-server --port 7000).
+# server_main.c holds a main(), so it is a program of its own and not in chapter.conf's `given` (which the test
+# binary links); the rule for given objects compiles it all the same.
 ECHO_SERVER := $(B)/echo-server
-TEST_DEPS := $(ECHO_SERVER)
+TEST_DEPS += $(ECHO_SERVER)
 
-$(B)/server_main.o: chapters/$(CHS)/server_main.c $(CONF)
-	@mkdir -p $(@D)
-	@echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS_COMMON) $(VFLAGS) $(CPPFLAGS_CH) -c $< -o $@
-$(ECHO_SERVER): $(IMPL_OBJS) $(B)/server_main.o
-	@echo "  LINK    $@"
-	$(Q)$(CC) $(VFLAGS) $^ $(LDLIBS_CH) -o $@
+$(ECHO_SERVER): $(LINKED_OBJS) $(B)/given/server_main.o
+	$(call link_c)
 
 .PHONY: echo-server
 echo-server: $(ECHO_SERVER)
 
-DEMO_DEPS := $(DEMO_BIN) $(ECHO_SERVER)
+DEMO_DEPS += $(ECHO_SERVER)
 # DEMO_ARGS passes options through, e.g. make demo CH=03 DEMO_ARGS="--conns 200 --size 4096 --seconds 10".
 DEMO_CMD = $(RUN_$(VARIANT)) $(DEMO_BIN) --server $(ECHO_SERVER) $(DEMO_ARGS)
--include $(B)/server_main.d
+-include $(B)/given/server_main.d
