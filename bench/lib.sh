@@ -28,6 +28,13 @@ if [[ ! -d $IMPL/$CH ]]; then
 fi
 mkdir -p "$OUT"
 
+# bench_chapter_var VAR: the value of mk/chapter.mk's variable VAR for this chapter and IMPL, from the one reader
+# of chapter.conf: `sources`, `given`, CHAPTER_SRCS (every .c file of the chapter's library, with its path), or a
+# fragment's flags such as K_CFLAGS.
+bench_chapter_var() {
+    make --no-print-directory -s -f mk/chapter.mk CH="$CH" IMPL="$IMPL" CC="$CC" "print-$1"
+}
+
 # bench_positive_ints VAR...: exits with a message unless every named variable holds a positive integer.
 bench_positive_ints() {
     local v
