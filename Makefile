@@ -10,18 +10,19 @@ MAKEFLAGS += --no-print-directory
 include mk/common.mk
 
 CHAPTER := $(MAKE) -f mk/chapter.mk IMPL=$(IMPL) CC=$(CC)
-results = $(foreach ch,$(CHS),$(BUILD)/$(IMPL_TAG)/$(1)-$(CC_NAME)/$(ch)/results.tsv)
 
-# Runs the tests of every selected chapter in variant $(1), then the summary; fails if any test failed.
+# run_variant VARIANT,CHAPTERS: runs the tests of each chapter in the variant, then one summary; fails if any test
+# failed. A stale results file is removed first, so a chapter that fails to build cannot show an old score.
 define run_variant
-	@status=0; for ch in $(CHS); do \
+	@status=0; for ch in $(2); do \
 	  rm -f $(BUILD)/$(IMPL_TAG)/$(1)-$(CC_NAME)/$$ch/results.tsv; \
 	  $(CHAPTER) run CH=$$ch VARIANT=$(1) || status=1; \
 	done; \
-	mk/summary.sh $(call results,$(1)) || status=1; exit $$status
+	mk/summary.sh $(foreach ch,$(2),$(BUILD)/$(IMPL_TAG)/$(1)-$(CC_NAME)/$(ch)/results.tsv) || status=1; \
+	exit $$status
 endef
 
-.PHONY: help check memcheck tsan selftest demo grade clean compile_commands.json
+.PHONY: help check memcheck tsan selftest demo grade clean compile_commands.json format format-check
 help:
 	@echo "Ferrite — C exercises that rebuild Rust systems"
 	@echo
@@ -37,28 +38,24 @@ help:
 	@echo "  make grade SUB=<dir|zip|tar.gz> [CH=01] [FORMAT=json] [OUT=file]"
 	@echo "                             grade a submission in the sandbox, against the pristine tests"
 	@echo "  make autograder [CH=01]    a Gradescope autograder zip in build/autograder/"
+	@echo "  make format-check          list the C files .clang-format would change (make format rewrites them)"
 	@echo "  make compile_commands.json for clangd (written to build/)"
 	@echo "  make clean"
 	@echo
 	@echo "chapters: $(ALL_CHS)"
 
 check:
-	$(call run_variant,asan)
+	$(call run_variant,asan,$(CHS))
 
 memcheck:
 	@command -v valgrind >/dev/null || { echo "valgrind not found: install it with 'sudo make deps'" >&2; exit 1; }
-	$(call run_variant,memcheck)
+	$(call run_variant,memcheck,$(CHS))
 
 # Only chapters whose chapter.conf says `threads = yes` run under TSan; the others have nothing for it to find.
-TSAN_CHS := $(foreach ch,$(CHS),$(if $(filter yes,$(shell sed -n 's/^threads *= *//p' chapters/$(ch)/chapter.conf)),$(ch)))
+# (Expanded only when `make tsan` runs: mk/chapter.mk, the one reader of chapter.conf, is asked per chapter.)
+TSAN_CHS = $(foreach ch,$(CHS),$(if $(filter yes,$(shell $(MAKE) -s -f mk/chapter.mk CH=$(ch) print-threads)),$(ch)))
 tsan:
-	@if [ -z "$(TSAN_CHS)" ]; then echo "tsan: no threaded chapter among: $(CHS)"; exit 0; fi; \
-	$(MAKE) tsan-run CHS_TSAN="$(TSAN_CHS)"
-tsan-run:
-	@status=0; for ch in $(CHS_TSAN); do rm -f $(BUILD)/$(IMPL_TAG)/tsan-$(CC_NAME)/$$ch/results.tsv; \
-	  $(CHAPTER) run CH=$$ch VARIANT=tsan || status=1; done; \
-	mk/summary.sh $(foreach ch,$(CHS_TSAN),$(BUILD)/$(IMPL_TAG)/tsan-$(CC_NAME)/$(ch)/results.tsv) || status=1; \
-	exit $$status
+	$(if $(strip $(TSAN_CHS)),$(call run_variant,tsan,$(TSAN_CHS)),@echo "tsan: no threaded chapter among: $(CHS)")
 
 # A demo shows the idea working, so it runs the reference solution unless IMPL is given.
 demo: IMPL_DEMO := $(if $(filter command line environment,$(origin IMPL)),$(IMPL),solutions)
@@ -68,6 +65,12 @@ demo:
 
 selftest:
 	@CH="$(CH)" CC="$(CC)" mk/selftest.sh
+
+# The code's layout is .clang-format's; .editorconfig tells editors the same.
+format-check:
+	@mk/format.sh check
+format:
+	@mk/format.sh fix
 
 compile_commands.json:
 	@command -v bear >/dev/null || { echo "bear not found: install it with 'sudo make deps'" >&2; exit 1; }

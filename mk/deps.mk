@@ -1,8 +1,8 @@
 # `make deps`: installs every Debian package the workbook needs. Idempotent: installs only what is missing and
 # says nothing more than one line when all is present.
 
-# Build and test: compilers, Check, sanitizer runtimes for clang, Valgrind, bear for clangd users.
-DEB_BUILD := make gcc g++ clang libclang-rt-14-dev pkg-config check valgrind bear
+# Build and test: compilers, Check, sanitizer runtimes for clang, Valgrind, bear for clangd users, clang-format.
+DEB_BUILD := make gcc g++ clang libclang-rt-14-dev pkg-config check valgrind bear clang-format
 # Documentation site (python3 draws the benchmark charts).
 DEB_DOCS := doxygen graphviz python3
 # Chapter 02: the aarch64 shim is cross-built and run under qemu-user; the demo traces system calls.
