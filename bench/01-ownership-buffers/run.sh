@@ -8,7 +8,8 @@
 # fv_ program cannot be built or gives a wrong answer.
 #
 # Environment:
-#   IMPL=solutions|chapters|<dir>  whose rawvec.c/vec.c/vec_iter.c to benchmark (default: solutions)
+#   IMPL=solutions|chapters|<dir>  whose rawvec.c/vec.c/vec_iter.c to benchmark (default: solutions); the given
+#                                  rawvec_given.c always comes from chapters/
 #   REPS=5                         rounds; each round runs every program once per workload
 #   N_U32=100000000 N_S24=10000000 elements per workload
 #   HUGEPAGES=1                    ask glibc's malloc for transparent huge pages (all three programs alike)
@@ -34,20 +35,22 @@ mkdir -p "$OUT/obj-$IMPL_TAG"
 # Defaults on every side: -O2 for C and C++, -O for Rust (opt-level 2); no -march/-C target-cpu on either.
 # The C side adds -flto: the fv_ functions live in other translation units, and link-time optimisation lets
 # fv_push/fv_pop inline into the loops — what Rust gets from monomorphising Vec<T>::push into the caller's crate.
+# And -DNDEBUG on every C object: the reference solution asserts cheap misuse checks (vec.h says which) in the
+# debug builds the tests use; NDEBUG removes them here, as Rust's release profile removes debug_assert!, so the
+# figures compare release code with release code.
 
-sources=$(sed -n 's/^sources *= *//p' "chapters/$CH/chapter.conf")
-C_FLAGS=(-std=c17 -Wall -Wextra -Werror -O2 -flto "-Ichapters/$CH")
+# Every .c file of the chapter's library, with its path: the sources from $IMPL and the given files from chapters/.
+lib_srcs=$(bench_chapter_var CHAPTER_SRCS)
+C_FLAGS=(-std=c17 -Wall -Wextra -Werror -O2 -flto -DNDEBUG "-Ichapters/$CH" -Ichapters/include)
 C_BIN=$OUT/bench_vec-$IMPL_TAG
 objs=()
-echo "building ($IMPL, $CC -O2 -flto) ..."
-for f in $sources bench_vec.c; do
-    src=$IMPL/$CH/$f
-    [[ $f == bench_vec.c ]] && src=$SRC/bench_vec.c
+echo "building ($IMPL, $CC -O2 -flto -DNDEBUG) ..."
+for src in $lib_srcs $SRC/bench_vec.c; do
     if [[ ! -f $src ]]; then
-        echo "bench: $src is missing; chapter $CH needs: $sources" >&2
+        echo "bench: $src is missing; chapter $CH needs: $lib_srcs" >&2
         exit 1
     fi
-    obj=$OUT/obj-$IMPL_TAG/${f%.c}.o
+    obj=$OUT/obj-$IMPL_TAG/$(basename "${src%.c}").o
     "$CC" "${C_FLAGS[@]}" -c "$src" -o "$obj" || { echo "bench: $src does not compile (see above)" >&2; exit 1; }
     objs+=("$obj")
 done
@@ -56,10 +59,10 @@ done
 # those two false alarms are silenced here and every other warning still shows.
 LINK_FLAGS=(-O2 -flto -Wno-stringop-overread -Wno-stringop-overflow)
 "$CC" "${LINK_FLAGS[@]}" "${objs[@]}" -o "$C_BIN" || { echo "bench: linking $C_BIN failed (see above)" >&2; exit 1; }
-# The same loops through FV_DEFINE_TYPED's inline hot paths (vec.h). -DNDEBUG drops its layout assertion, as
-# Rust's release profile drops debug assertions.
+# The same loops through FV_DEFINE_TYPED's inline hot paths (vec.h); C_FLAGS' -DNDEBUG drops their layout
+# assertion too.
 T_BIN=$OUT/bench_vec_typed-$IMPL_TAG
-"$CC" "${C_FLAGS[@]}" -DBENCH_TYPED -DNDEBUG -c "$SRC/bench_vec.c" -o "$OUT/obj-$IMPL_TAG/bench_vec_typed.o" ||
+"$CC" "${C_FLAGS[@]}" -DBENCH_TYPED -c "$SRC/bench_vec.c" -o "$OUT/obj-$IMPL_TAG/bench_vec_typed.o" ||
     { echo "bench: $SRC/bench_vec.c does not compile with -DBENCH_TYPED" >&2; exit 1; }
 "$CC" "${LINK_FLAGS[@]}" "${objs[@]:0:${#objs[@]}-1}" "$OUT/obj-$IMPL_TAG/bench_vec_typed.o" -o "$T_BIN" ||
     { echo "bench: linking $T_BIN failed (see above)" >&2; exit 1; }

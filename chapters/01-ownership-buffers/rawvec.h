@@ -2,6 +2,9 @@
  * @file rawvec.h
  * @brief Chapter 01, parts 1 and 6: layouts, allocators and the raw buffer under a vector.
  *
+ * The prefix `fv_` (`FV_` for macros and constants) stands for *Ferrite vector*: every name the chapter exports
+ * carries it.
+ *
  * Rust splits `Vec<T>` in two. `RawVec` owns an allocation and knows its capacity, nothing else; `Vec` adds a
  * length and knows which slots hold live elements. This header is the `RawVec` half, in C.
  *
@@ -11,8 +14,8 @@
  * `RawVecInner` takes the element layout as an argument so that the growth code is compiled once, not once per `T`.
  *
  * **Error convention.** Every fallible function returns an ::fv_status; ::FV_OK is zero and every error is
- * negative. They are marked `warn_unused_result`: ignoring one is a compile error under `-Werror`, the way an
- * unused `Result` is a lint in Rust.
+ * negative. They are marked FT_MUST_USE (ferrite.h's `warn_unused_result`): ignoring one is a compile error under
+ * `-Werror`, the way an unused `Result` is a lint in Rust.
  *
  * **Ownership.** An ::fv_raw owns the memory at `ptr` when `cap > 0` and the element size is not zero. It never owns
  * the elements inside (it does not know which slots are live) and it never owns its allocator, which must outlive it.
@@ -22,12 +25,11 @@
 #ifndef FERRITE_RAWVEC_H
 #define FERRITE_RAWVEC_H
 
+#include "ferrite.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/** Mark a function whose result must be looked at. */
-#define FV_MUST_USE __attribute__((warn_unused_result))
 
 /**
  * @brief Status of a fallible operation: zero on success, a negative error otherwise.
@@ -44,6 +46,8 @@ typedef enum fv_status {
 
 /**
  * @brief A short, constant, human name for a status ("capacity overflow", ...).
+ *
+ * Given: defined once in rawvec_given.c, which the chapter supplies and both the skeleton and the solution link.
  * @param status any value of ::fv_status.
  * @return a static string; the caller owns nothing.
  * @rust `impl Display for TryReserveError`
@@ -70,7 +74,7 @@ typedef struct fv_layout {
  * @return ::FV_OK, or ::FV_ERR_LAYOUT when `align` is not a power of two or `size` is not a multiple of it.
  * @rust `Layout::from_size_align`
  */
-FV_MUST_USE fv_status fv_layout_check(fv_layout layout);
+FT_MUST_USE fv_status fv_layout_check(fv_layout layout);
 
 /**
  * @brief Bytes needed for @p n elements of @p elem, refusing what cannot be allocated.
@@ -82,7 +86,7 @@ FV_MUST_USE fv_status fv_layout_check(fv_layout layout);
  * @param[out] bytes receives the size on success; untouched on failure. Must not be NULL.
  * @rust `Layout::array::<T>(n)`
  */
-FV_MUST_USE fv_status fv_array_bytes(fv_layout elem, size_t n, size_t *bytes);
+FT_MUST_USE fv_status fv_array_bytes(fv_layout elem, size_t n, size_t *bytes);
 
 /**
  * @brief An allocator the caller can inject: three functions and a context.
@@ -102,6 +106,8 @@ typedef struct fv_allocator {
 
 /**
  * @brief The process-wide default allocator (malloc family; `aligned_alloc` for over-aligned layouts).
+ *
+ * Given: defined once in rawvec_given.c, like fv_status_str(); read it for what over-aligned layouts need.
  * @return a pointer to a static allocator; never NULL, owned by nobody.
  * @rust `std::alloc::Global`
  */
@@ -122,6 +128,39 @@ typedef struct fv_raw {
 } fv_raw;
 
 /**
+ * @brief Pointer to slot @p i of the buffer: `ptr + i * elem.size`, the one place the chapter computes it.
+ *
+ * Given, so that every file of the vector shares it. The caller passes `i <= cap`; the offset then stays inside
+ * the block or one past its end, and cannot wrap, because `cap * elem.size <= PTRDIFF_MAX`. For a zero-sized
+ * element the offset is 0 and the dangling pointer comes back.
+ * @param raw the buffer, borrowed for the call.
+ * @param i a slot index, at most `raw->cap`.
+ * @return a pointer into @p raw's block that owns nothing; what it may be used for depends on whether slot @p i
+ *         is live, which only the vector knows. Invalidated when the buffer grows, shrinks or is freed.
+ * @rust `NonNull::add` on `RawVec::ptr()`: `self.ptr().add(i)`
+ */
+static inline void *fv_raw_slot(const fv_raw *raw, size_t i)
+{
+    return (char *)raw->ptr + i * raw->elem.size;
+}
+
+/**
+ * @brief True when @p p points into the buffer's block, `[ptr, ptr + cap * elem.size)`.
+ *
+ * Given, for the debug checks that an element passed in by pointer is not one the buffer already holds. It
+ * compares addresses as integers, since C leaves `<` between pointers into different objects undefined. A buffer
+ * that owns no block (empty, or of zero-sized elements) contains nothing.
+ * @param raw the buffer, borrowed for the call.
+ * @param p any pointer, only compared, never dereferenced; may be NULL.
+ * @rust `<[T]>::as_ptr_range().contains(&p)` over the whole capacity
+ */
+static inline bool fv_raw_contains(const fv_raw *raw, const void *p)
+{
+    size_t bytes = raw->cap * raw->elem.size;  /* cannot wrap (I4); 0 for an empty buffer or zero-sized elements */
+    return (uintptr_t)p - (uintptr_t)raw->ptr < bytes;  /* below ptr wraps to a huge offset: also false */
+}
+
+/**
  * @brief First capacity Rust's `Vec` picks when it grows from empty.
  * @return 8 when `elem_size == 1`, 4 when `elem_size <= 1024`, else 1.
  * @rust `RawVec::MIN_NON_ZERO_CAP`
@@ -136,7 +175,7 @@ size_t fv_min_non_zero_cap(size_t elem_size);
  * @return ::FV_OK or ::FV_ERR_LAYOUT (then `*out` is untouched).
  * @rust `RawVec::new_in`
  */
-FV_MUST_USE fv_status fv_raw_init(fv_raw *out, fv_layout elem, const fv_allocator *alloc);
+FT_MUST_USE fv_status fv_raw_init(fv_raw *out, fv_layout elem, const fv_allocator *alloc);
 
 /**
  * @brief Makes room for `len + additional` elements, growing to at least double the old capacity.
@@ -147,7 +186,7 @@ FV_MUST_USE fv_status fv_raw_init(fv_raw *out, fv_layout elem, const fv_allocato
  * @return ::FV_OK, ::FV_ERR_CAPACITY_OVERFLOW (`len + additional` or the byte size overflows) or ::FV_ERR_ALLOC.
  * @rust `RawVec::grow_amortized` (via `try_reserve`)
  */
-FV_MUST_USE fv_status fv_raw_grow_amortized(fv_raw *raw, size_t len, size_t additional);
+FT_MUST_USE fv_status fv_raw_grow_amortized(fv_raw *raw, size_t len, size_t additional);
 
 /**
  * @brief Makes room for exactly `len + additional` elements (no doubling).
@@ -155,7 +194,7 @@ FV_MUST_USE fv_status fv_raw_grow_amortized(fv_raw *raw, size_t len, size_t addi
  * Same contract as fv_raw_grow_amortized(), without the amortisation.
  * @rust `RawVec::grow_exact` (via `try_reserve_exact`)
  */
-FV_MUST_USE fv_status fv_raw_grow_exact(fv_raw *raw, size_t len, size_t additional);
+FT_MUST_USE fv_status fv_raw_grow_exact(fv_raw *raw, size_t len, size_t additional);
 
 /**
  * @brief Shrinks the allocation to @p cap elements; to 0 frees it and leaves a dangling pointer.
@@ -165,7 +204,7 @@ FV_MUST_USE fv_status fv_raw_grow_exact(fv_raw *raw, size_t len, size_t addition
  * @return ::FV_OK, or ::FV_ERR_ALLOC (the buffer is then unchanged).
  * @rust `RawVec::shrink_to_fit`
  */
-FV_MUST_USE fv_status fv_raw_shrink_to(fv_raw *raw, size_t cap);
+FT_MUST_USE fv_status fv_raw_shrink_to(fv_raw *raw, size_t cap);
 
 /**
  * @brief Frees the allocation (not the elements) and leaves @p raw empty and valid.

@@ -10,10 +10,11 @@
  *   V2  slots [0, len) hold live elements the vector owns; slots [len, cap) are uninitialised bytes.
  *   V3  every live element is dropped exactly once: here, or by whoever it was moved to.
  *
- * Suggested static helpers, written once and used everywhere (a file of copy-pasted pointer arithmetic is where
- * off-by-one bugs hide):
- *   - `slot(buf, i)`: pointer to slot i, `(char *)buf->ptr + i * elem.size`. Its comment should say why the
- *     arithmetic is in bounds and cannot wrap (i <= cap, and I4 bounds cap * size).
+ * Given in rawvec.h: `fv_raw_slot(&v->buf, i)`, the pointer to slot i, `(char *)ptr + i * elem.size`. Its comment
+ * says why the arithmetic is in bounds; vec_iter.c uses the same one, so the pointer arithmetic exists once.
+ *
+ * Suggested static helpers, written once and used everywhere (a file of copy-pasted code is where off-by-one bugs
+ * hide):
  *   - `copy_elem(dst, src, size)`: copies one element. A `switch` with `memcpy(dst, src, 4)` and friends for
  *     sizes 1, 2, 4, 8, 16 lets the compiler emit a single load/store; size 0 must copy nothing, because a
  *     dangling pointer passed to memcpy is undefined behaviour even for 0 bytes.

@@ -2,6 +2,8 @@
  * @file vec.h
  * @brief Chapter 01, parts 2–6: an owned, growable vector of run-time-typed elements.
  *
+ * The prefix `fv_` (`FV_` for macros and constants) stands for *Ferrite vector*, as in rawvec.h.
+ *
  * An ::fv_vec is a raw buffer (rawvec.h) plus a length: slots `[0, len)` hold live elements the vector owns,
  * slots `[len, cap)` are uninitialised. The element type is an ::fv_type — its layout and its drop function, a
  * one-entry vtable — so the vector can drop what it owns exactly once.
@@ -18,10 +20,15 @@
  * **Moving the vector itself.** An ::fv_vec is a plain struct, and C copies structs without asking. Treat a copy
  * as a move: after `b = a`, use `b` only. fv_take() is the safe spelling: it returns the vector and leaves the
  * source empty and valid (Rust's `std::mem::take`).
+ *
+ * **Misuse the reference solution asserts.** Where a rule below is cheap to check, the debug builds of the
+ * reference solution (the ones `make check` runs) `assert` it, and the function says so; `-DNDEBUG` removes the
+ * checks, as Rust's release profile removes `debug_assert!`. Your own code need not check them.
  */
 #ifndef FERRITE_VEC_H
 #define FERRITE_VEC_H
 
+#include "ferrite.h"
 #include "rawvec.h"
 
 #include <assert.h>
@@ -70,14 +77,14 @@ static inline bool fv_is_empty(const fv_vec *v) { return v->len == 0; }
  * @return ::FV_OK or ::FV_ERR_LAYOUT (`*out` untouched).
  * @rust `Vec::new_in`
  */
-FV_MUST_USE fv_status fv_new(fv_vec *out, const fv_type *type, const fv_allocator *alloc);
+FT_MUST_USE fv_status fv_new(fv_vec *out, const fv_type *type, const fv_allocator *alloc);
 
 /**
  * @brief An empty vector with room for exactly @p cap elements (none allocated when @p cap is 0).
  * @return ::FV_OK, ::FV_ERR_LAYOUT, ::FV_ERR_CAPACITY_OVERFLOW or ::FV_ERR_ALLOC (`*out` untouched on error).
  * @rust `Vec::try_with_capacity_in`
  */
-FV_MUST_USE fv_status fv_with_capacity(fv_vec *out, const fv_type *type, const fv_allocator *alloc, size_t cap);
+FT_MUST_USE fv_status fv_with_capacity(fv_vec *out, const fv_type *type, const fv_allocator *alloc, size_t cap);
 
 /**
  * @brief Appends a copy of the bytes at @p elem, moving ownership of the element into the vector.
@@ -85,11 +92,11 @@ FV_MUST_USE fv_status fv_with_capacity(fv_vec *out, const fv_type *type, const f
  * Grows like fv_raw_grow_amortized() when full. Invalidates borrows if it grows.
  * @param v the vector.
  * @param elem points to `type->layout.size` readable bytes (ignored for zero-sized types); must not point into
- *             the vector itself.
+ *             the vector's buffer, whose growth would free it (debug builds of the reference solution assert this).
  * @return ::FV_OK, or an error from growing; on error the vector is unchanged and the caller still owns @p elem.
  * @rust `Vec::push` (which panics where this returns an error)
  */
-FV_MUST_USE fv_status fv_push(fv_vec *v, const void *elem);
+FT_MUST_USE fv_status fv_push(fv_vec *v, const void *elem);
 
 /**
  * @brief Removes the last element and moves it to @p out, or drops it when @p out is NULL.
@@ -115,31 +122,34 @@ void *fv_get_mut(fv_vec *v, size_t i);
 
 /**
  * @brief Replaces element @p i with @p elem, dropping the old one.
+ *
+ * @p elem must not point into the vector's buffer: the element would then have two owners, or be dropped before
+ * it is copied (debug builds of the reference solution assert this).
  * @return ::FV_OK, or ::FV_ERR_BOUNDS when `i >= len` (nothing dropped, the caller still owns @p elem).
  * @rust `v[i] = elem` (which drops the old value, and panics out of bounds)
  */
-FV_MUST_USE fv_status fv_set(fv_vec *v, size_t i, const void *elem);
+FT_MUST_USE fv_status fv_set(fv_vec *v, size_t i, const void *elem);
 
 /**
  * @brief Ensures room for `len + additional` elements, growing amortised (at least doubling).
  * @return ::FV_OK, ::FV_ERR_CAPACITY_OVERFLOW or ::FV_ERR_ALLOC (vector unchanged on error).
  * @rust `Vec::try_reserve`
  */
-FV_MUST_USE fv_status fv_reserve(fv_vec *v, size_t additional);
+FT_MUST_USE fv_status fv_reserve(fv_vec *v, size_t additional);
 
 /**
  * @brief Ensures room for exactly `len + additional` elements (never more than asked when it must grow).
  * @return as fv_reserve().
  * @rust `Vec::try_reserve_exact`
  */
-FV_MUST_USE fv_status fv_reserve_exact(fv_vec *v, size_t additional);
+FT_MUST_USE fv_status fv_reserve_exact(fv_vec *v, size_t additional);
 
 /**
  * @brief Shrinks the capacity to the length; an empty vector frees its buffer. Invalidates borrows.
  * @return ::FV_OK or ::FV_ERR_ALLOC (vector unchanged).
  * @rust `Vec::shrink_to_fit`
  */
-FV_MUST_USE fv_status fv_shrink_to_fit(fv_vec *v);
+FT_MUST_USE fv_status fv_shrink_to_fit(fv_vec *v);
 
 /* ---- part 3: drop ------------------------------------------------------------------------------------------- */
 
@@ -197,7 +207,7 @@ fv_raw_parts fv_into_raw_parts(fv_vec *v);
  * and nothing is taken. An ::FV_ERR_LAYOUT type is refused the same way.
  * @rust `unsafe fn Vec::from_raw_parts_in`
  */
-FV_MUST_USE fv_status fv_from_raw_parts(fv_vec *out, const fv_type *type, const fv_allocator *alloc,
+FT_MUST_USE fv_status fv_from_raw_parts(fv_vec *out, const fv_type *type, const fv_allocator *alloc,
                                         fv_raw_parts parts);
 
 /**
@@ -241,30 +251,33 @@ const void *fv_slice_get(fv_slice s, size_t i);
  * @return ::FV_OK, or ::FV_ERR_BOUNDS unless `from <= to <= s.len`.
  * @rust `<[T]>::get(from..to)` → `Option<&[T]>`
  */
-FV_MUST_USE fv_status fv_slice_range(fv_slice s, size_t from, size_t to, fv_slice *out);
+FT_MUST_USE fv_status fv_slice_range(fv_slice s, size_t from, size_t to, fv_slice *out);
 
 /* ---- part 5: editing in the middle, iterators ---------------------------------------------------------------- */
 
 /**
  * @brief Inserts @p elem at index @p i, shifting later elements up by one.
+ *
+ * @p elem must not point into the vector's buffer, which the shift rewrites and growth frees (debug builds of the
+ * reference solution assert this).
  * @return ::FV_OK; ::FV_ERR_BOUNDS when `i > len`; or an error from growing. On error nothing moves.
  * @rust `Vec::insert`
  */
-FV_MUST_USE fv_status fv_insert(fv_vec *v, size_t i, const void *elem);
+FT_MUST_USE fv_status fv_insert(fv_vec *v, size_t i, const void *elem);
 
 /**
  * @brief Removes element @p i, shifting later elements down; moves it to @p out or drops it when @p out is NULL.
  * @return ::FV_OK, or ::FV_ERR_BOUNDS when `i >= len` (nothing changes).
  * @rust `Vec::remove`
  */
-FV_MUST_USE fv_status fv_remove(fv_vec *v, size_t i, void *out);
+FT_MUST_USE fv_status fv_remove(fv_vec *v, size_t i, void *out);
 
 /**
  * @brief Removes element @p i in O(1) by moving the last element into its place; order is not kept.
  * @return ::FV_OK, or ::FV_ERR_BOUNDS when `i >= len`.
  * @rust `Vec::swap_remove`
  */
-FV_MUST_USE fv_status fv_swap_remove(fv_vec *v, size_t i, void *out);
+FT_MUST_USE fv_status fv_swap_remove(fv_vec *v, size_t i, void *out);
 
 /**
  * @brief An owning iterator: yields each element by value, front to back.
@@ -303,6 +316,11 @@ void fv_iter_drop(fv_iter *it);
  *
  * While the drain lives, the vector's length is `from` (Rust's leak amplification: if the drain is forgotten, the
  * tail leaks but nothing is dropped twice). Do not touch the vector until fv_drain_end().
+ *
+ * Debug builds of the reference solution assert, in fv_drain_next() and fv_drain_end(), the part of that rule the
+ * drain's fields can see: the length has not grown past `next`, and the capacity still covers the tail. That
+ * catches, for instance, a push right after fv_drain_start(), or freeing or shrinking the buffer in mid-drain.
+ * Other touches may go unseen: catching all of them would need a field the struct does not have (the start index).
  * @rust ``alloc::vec::Drain<'_, T>``
  */
 typedef struct fv_drain {
@@ -322,10 +340,13 @@ typedef struct fv_drain {
  * @return ::FV_OK, or ::FV_ERR_BOUNDS unless `from <= to <= len` (the vector is unchanged).
  * @rust `Vec::drain(from..to)`
  */
-FV_MUST_USE fv_status fv_drain_start(fv_vec *v, size_t from, size_t to, fv_drain *out);
+FT_MUST_USE fv_status fv_drain_start(fv_vec *v, size_t from, size_t to, fv_drain *out);
 
 /**
  * @brief Moves the next drained element to @p out (or drops it when @p out is NULL).
+ *
+ * Debug builds of the reference solution assert that the vector was not touched since fv_drain_start(), as far
+ * as ::fv_drain describes.
  * @return false when the range is exhausted.
  * @rust `Iterator::next` on `Drain`
  */
@@ -333,6 +354,9 @@ bool fv_drain_next(fv_drain *d, void *out);
 
 /**
  * @brief Drops what the drain did not yield, moves the tail down to close the gap and restores the length.
+ *
+ * Afterwards @p d is an empty drain at the vector's end, so ending it again changes nothing. Debug builds of the
+ * reference solution assert, as fv_drain_next() does, that the vector was not touched while it was drained.
  * @rust ``impl Drop for Drain<'_, T>``
  */
 void fv_drain_end(fv_drain *d);
@@ -359,7 +383,7 @@ void fv_drain_end(fv_drain *d);
     {                                                                                                          \
         return fv_push(v, &value);                                                                             \
     }                                                                                                          \
-    static inline FV_MUST_USE fv_status NAME##_push(fv_vec *v, T value)                                        \
+    static inline FT_MUST_USE fv_status NAME##_push(fv_vec *v, T value)                                        \
     {                                                                                                          \
         assert(v->type->layout.size == sizeof(T) && v->type->layout.align == _Alignof(T));                    \
         size_t len = v->len;                                                                                   \

@@ -9,8 +9,8 @@
  *     even when nothing is copied (zero-sized types and empty tails hit this);
  *   - at every moment each element has exactly one owner — the vector ([0, len)), an iterator ([head, tail)), or
  *     the caller — and the length fields say which. An element outside those ranges is nobody's to drop.
- * You will want the same `slot(buf, i)` helper as in vec.c (static, so write it here too), and a helper that
- * either copies an element out to the caller or drops it in place when the caller passed NULL.
+ * Slot pointers come from `fv_raw_slot(&v->buf, i)`, given in rawvec.h and shared with vec.c. You will want a
+ * helper that either copies an element out to the caller or drops it in place when the caller passed NULL.
  */
 #include "vec.h"
 
@@ -110,7 +110,8 @@ void fv_drain_end(fv_drain *d)
 {
     /* TODO: drop what was not yielded ([next, end)), memmove the tail_len elements at `tail` down to the
      * vector's current len (the old `from`) — only if they are not already there and there is something to
-     * move — then set len = from + tail_len. Rust: `impl Drop for Drain`. Trap: restoring len before the tail
-     * has moved would expose dropped or duplicated slots as live ones. */
+     * move — then set len = from + tail_len, and leave *d an empty drain at the new end (next = end = tail = len,
+     * tail_len = 0) so that ending it twice does nothing. Rust: `impl Drop for Drain`. Trap: restoring len before
+     * the tail has moved would expose dropped or duplicated slots as live ones. */
     (void)d;
 }

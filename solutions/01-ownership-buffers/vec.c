@@ -20,12 +20,7 @@
 
 /* ---- helpers ------------------------------------------------------------------------------------------------ */
 
-/* Pointer to slot i. SAFETY: callers pass i <= cap, so the offset stays inside the block or one past it, and
- * cannot wrap (V1, rawvec I4). For a zero-sized element the offset is 0 and the dangling pointer comes back. */
-static inline void *slot(const fv_raw *buf, size_t i)
-{
-    return (char *)buf->ptr + i * buf->elem.size;
-}
+/* Slot pointers come from fv_raw_slot (rawvec.h), whose comment says why the arithmetic is in bounds. */
 
 /* Moves one element's bytes. Each case is a constant-size memcpy, which the compiler turns into one or two
  * loads and stores once inlined; other sizes pay for a library call. 24 is three words — the size of a Rust
@@ -95,17 +90,19 @@ static FV_COLD fv_status grow_one(fv_vec *v)
 
 fv_status fv_push(fv_vec *v, const void *elem)
 {
+    assert(!fv_raw_contains(&v->buf, elem) && "fv_push: elem points into the vector, which growing may free");
     size_t len = v->len;
     if (len == v->buf.cap) {  /* Rust: `if len == capacity { grow_one() }`; ZSTs never get here below SIZE_MAX */
         fv_status st = grow_one(v);
         if (st != FV_OK)
             return st;
     }
-    /* SAFETY: len < cap, so slot(len) is uninitialised room; elem does not point into v (contract).
+    /* SAFETY: len < cap, so slot len is uninitialised room; elem does not point into v (contract,
+     * asserted above).
      * The new length comes from the local `len`, not from `v->len++`: the compiler cannot prove the element store
      * leaves *v alone (Rust's `&mut` says so, C cannot), and re-reading v->len after it would put a store-to-load
      * round trip through memory on every push. */
-    copy_elem(slot(&v->buf, len), elem, v->buf.elem.size);
+    copy_elem(fv_raw_slot(&v->buf, len), elem, v->buf.elem.size);
     v->len = len + 1;
     return FV_OK;
 }
@@ -116,7 +113,7 @@ bool fv_pop(fv_vec *v, void *out)
     if (len == 0)
         return false;
     v->len = --len;  /* first: the slot is no longer the vector's, whatever happens next */
-    void *last = slot(&v->buf, len);
+    void *last = fv_raw_slot(&v->buf, len);
     if (out != NULL)
         copy_elem(out, last, v->buf.elem.size);  /* SAFETY: out is caller memory of elem.size bytes */
     else
@@ -126,21 +123,22 @@ bool fv_pop(fv_vec *v, void *out)
 
 const void *fv_get(const fv_vec *v, size_t i)
 {
-    return i < v->len ? slot(&v->buf, i) : NULL;
+    return i < v->len ? fv_raw_slot(&v->buf, i) : NULL;
 }
 
 void *fv_get_mut(fv_vec *v, size_t i)
 {
-    return i < v->len ? slot(&v->buf, i) : NULL;
+    return i < v->len ? fv_raw_slot(&v->buf, i) : NULL;
 }
 
 fv_status fv_set(fv_vec *v, size_t i, const void *elem)
 {
+    assert(!fv_raw_contains(&v->buf, elem) && "fv_set: elem points into the vector, it would get two owners");
     if (i >= v->len)
         return FV_ERR_BOUNDS;
-    void *dst = slot(&v->buf, i);
+    void *dst = fv_raw_slot(&v->buf, i);
     drop_elem(v->type, dst);  /* the old value dies before its bytes are overwritten, as with `v[i] = elem` */
-    copy_elem(dst, elem, v->buf.elem.size);  /* SAFETY: i < len; elem is not in v (contract) */
+    copy_elem(dst, elem, v->buf.elem.size);  /* SAFETY: i < len; elem is not in v (asserted) */
     return FV_OK;
 }
 
@@ -172,7 +170,7 @@ void fv_truncate(fv_vec *v, size_t new_len)
     if (v->type->drop == NULL)
         return;  /* plain data: forgetting the bytes is enough */
     for (size_t i = new_len; i < old_len; i++)
-        v->type->drop(slot(&v->buf, i));  /* SAFETY: i < old_len <= cap; each slot dropped once */
+        v->type->drop(fv_raw_slot(&v->buf, i));  /* SAFETY: i < old_len <= cap; each slot dropped once */
 }
 
 void fv_clear(fv_vec *v)

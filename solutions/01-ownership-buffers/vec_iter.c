@@ -13,12 +13,7 @@
 #include <assert.h>
 #include <string.h>
 
-/* Pointer to slot i of buf. SAFETY: callers pass i <= cap, so the offset stays within the block (or one past it)
- * and cannot wrap, since cap * size <= PTRDIFF_MAX; for a zero-sized element it is the dangling pointer. */
-static inline void *slot(const fv_raw *buf, size_t i)
-{
-    return (char *)buf->ptr + i * buf->elem.size;
-}
+/* Slot pointers come from fv_raw_slot (rawvec.h), whose comment says why the arithmetic is in bounds. */
 
 /* Moves `count` elements from slot `from` to slot `to` of one buffer; the ranges may overlap. SAFETY: both ranges
  * lie within [0, cap); the byte count cannot wrap (count <= cap) and is skipped when 0. */
@@ -26,7 +21,7 @@ static void shift(const fv_raw *buf, size_t to, size_t from, size_t count)
 {
     size_t bytes = count * buf->elem.size;
     if (bytes != 0)
-        memmove(slot(buf, to), slot(buf, from), bytes);
+        memmove(fv_raw_slot(buf, to), fv_raw_slot(buf, from), bytes);
 }
 
 /* Hands the element at src to the caller (out != NULL: copy its bytes, the caller now owns it) or drops it in
@@ -47,6 +42,7 @@ static void give_or_drop(const fv_type *type, void *src, void *out)
 
 fv_status fv_insert(fv_vec *v, size_t i, const void *elem)
 {
+    assert(!fv_raw_contains(&v->buf, elem) && "fv_insert: elem points into the vector, which the shift rewrites");
     if (i > v->len)
         return FV_ERR_BOUNDS;  /* checked before growing: a refused insert must not reallocate */
     if (v->len == v->buf.cap) {
@@ -58,7 +54,7 @@ fv_status fv_insert(fv_vec *v, size_t i, const void *elem)
     shift(&v->buf, i + 1, i, v->len - i);
     size_t size = v->buf.elem.size;
     if (size != 0)
-        memcpy(slot(&v->buf, i), elem, size);  /* SAFETY: slot i is the hole; elem is not in v (contract) */
+        memcpy(fv_raw_slot(&v->buf, i), elem, size);  /* SAFETY: slot i is the hole; elem is not in v (asserted) */
     v->len++;
     return FV_OK;
 }
@@ -67,7 +63,7 @@ fv_status fv_remove(fv_vec *v, size_t i, void *out)
 {
     if (i >= v->len)
         return FV_ERR_BOUNDS;
-    give_or_drop(v->type, slot(&v->buf, i), out);
+    give_or_drop(v->type, fv_raw_slot(&v->buf, i), out);
     /* Close the hole: [i + 1, len) moves down one slot over the dead element. */
     shift(&v->buf, i, i + 1, v->len - i - 1);
     v->len--;
@@ -79,7 +75,7 @@ fv_status fv_swap_remove(fv_vec *v, size_t i, void *out)
     if (i >= v->len)
         return FV_ERR_BOUNDS;
     size_t last = v->len - 1;
-    give_or_drop(v->type, slot(&v->buf, i), out);
+    give_or_drop(v->type, fv_raw_slot(&v->buf, i), out);
     if (i != last)
         shift(&v->buf, i, last, 1);  /* the last element fills the hole; when i == last there is no hole */
     v->len = last;
@@ -103,7 +99,7 @@ bool fv_iter_next(fv_iter *it, void *out)
 {
     if (it->head == it->tail)
         return false;
-    void *elem = slot(&it->buf, it->head);
+    void *elem = fv_raw_slot(&it->buf, it->head);
     it->head++;  /* first: once handed out, the element is no longer the iterator's */
     give_or_drop(it->type, elem, out);
     return true;
@@ -116,7 +112,7 @@ void fv_iter_drop(fv_iter *it)
     it->head = to;  /* mark everything yielded before dropping, so a second call drops nothing */
     if (it->type->drop != NULL) {
         for (size_t i = from; i < to; i++)
-            it->type->drop(slot(&it->buf, i));  /* SAFETY: i < tail <= cap; [head, tail) still live */
+            it->type->drop(fv_raw_slot(&it->buf, i));  /* SAFETY: i < tail <= cap; [head, tail) still live */
     }
     fv_raw_free(&it->buf);  /* idempotent: leaves the buffer empty and dangling */
 }
@@ -134,11 +130,22 @@ fv_status fv_drain_start(fv_vec *v, size_t from, size_t to, fv_drain *out)
     return FV_OK;
 }
 
+#ifndef NDEBUG
+/* The part of "do not touch the vector while it is drained" that the drain's fields can check (vec.h): the length
+ * is still the drain's start, so at most `next`, and the buffer still holds the tail. A push before the first
+ * element is yielded, or a shrink or free of the buffer, breaks one of the two. Used by assert() only. */
+static bool drain_vec_untouched(const fv_drain *d)
+{
+    return d->vec->len <= d->next && d->tail + d->tail_len <= d->vec->buf.cap;
+}
+#endif
+
 bool fv_drain_next(fv_drain *d, void *out)
 {
+    assert(drain_vec_untouched(d) && "fv_drain_next: the vector was changed while it is drained");
     if (d->next == d->end)
         return false;
-    void *elem = slot(&d->vec->buf, d->next);
+    void *elem = fv_raw_slot(&d->vec->buf, d->next);
     d->next++;
     give_or_drop(d->vec->type, elem, out);
     return true;
@@ -146,16 +153,18 @@ bool fv_drain_next(fv_drain *d, void *out)
 
 void fv_drain_end(fv_drain *d)
 {
+    assert(drain_vec_untouched(d) && "fv_drain_end: the vector was changed while it is drained");
     fv_vec *v = d->vec;
     size_t from = d->next;
     d->next = d->end;
     for (size_t i = from; i < d->end; i++)  /* what the caller did not take is dropped, in order */
-        give_or_drop(v->type, slot(&v->buf, i), NULL);
+        give_or_drop(v->type, fv_raw_slot(&v->buf, i), NULL);
     size_t start = v->len;  /* the drain's `from`: where the tail must land */
     if (d->tail != start)
         shift(&v->buf, start, d->tail, d->tail_len);
     v->len = start + d->tail_len;
-    /* Ending twice is then harmless: nothing left to drop, an empty tail already in place. */
-    d->tail = v->len;
+    /* What is left is an empty drain at the vector's end: ending it twice drops and moves nothing, and the debug
+     * check above still holds for it. */
+    d->next = d->end = d->tail = v->len;
     d->tail_len = 0;
 }

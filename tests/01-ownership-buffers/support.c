@@ -258,6 +258,14 @@ uint32_t push_tracked(fv_vec *v, size_t n)
     return first;
 }
 
+void setup_tracked(fv_vec *v, counting_alloc *ca, size_t n)
+{
+    track_reset();
+    ca_init(ca);
+    ck_assert_int_eq(fv_new(v, &tracked_type, &ca->iface), FV_OK);
+    push_tracked(v, n);
+}
+
 void push_u32s(fv_vec *v, uint32_t first, size_t n)
 {
     for (size_t i = 0; i < n; i++) {

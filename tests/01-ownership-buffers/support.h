@@ -123,6 +123,9 @@ bool track_each_dropped_once(char *why, size_t why_size);
 uint32_t push_tracked(fv_vec *v, size_t n);
 /* Pushes the u32 values first, first + 1, ..., failing the test at the first push that fails. */
 void push_u32s(fv_vec *v, uint32_t first, size_t n);
+/* Resets the tracker, initialises ca, and makes *v a vector of tracked elements with ids 0 .. n-1 allocated from
+ * ca, failing the test if any step fails. The test owns *v and must destroy it. */
+void setup_tracked(fv_vec *v, counting_alloc *ca, size_t n);
 
 /* Compare v's length and live slots (read straight from the buffer) with the expected ids or values. */
 bool ids_are(const fv_vec *v, const uint32_t *ids, size_t n, char *why, size_t why_size);

@@ -8,22 +8,13 @@
 
 FT_PART(3, "drop: every element exactly once");
 
-/* A vector of tracked elements with ids 0 .. n-1 (the tracker is reset first). */
-static void setup(fv_vec *v, counting_alloc *ca, size_t n)
-{
-    track_reset();
-    ca_init(ca);
-    ck_assert_int_eq(fv_new(v, &tracked_type, &ca->iface), FV_OK);
-    push_tracked(v, n);
-}
-
 FT_TEST(3, pop_without_out_drops_the_element, 2,
         "fv_pop(v, NULL) discards the last element, so the vector must call type->drop on it (Rust drops the "
         "Option<T> nobody keeps). Only that one: the others stay live.")
 {
     fv_vec v;
     counting_alloc ca;
-    setup(&v, &ca, 3);
+    setup_tracked(&v, &ca, 3);
     ck_assert(fv_pop(&v, NULL));
     ck_assert_uint_eq(track_drops_of(2), 1);
     ck_assert_uint_eq(track_total_drops(), 1);
@@ -42,7 +33,7 @@ FT_TEST(3, pop_into_out_moves_without_dropping, 2,
 {
     fv_vec v;
     counting_alloc ca;
-    setup(&v, &ca, 3);
+    setup_tracked(&v, &ca, 3);
     tracked out = {UINT32_MAX, 0};
     ck_assert(fv_pop(&v, &out));
     ck_assert_uint_eq(out.id, 2);
@@ -63,7 +54,7 @@ FT_TEST(3, set_drops_the_replaced_element_only, 2,
 {
     fv_vec v;
     counting_alloc ca;
-    setup(&v, &ca, 3);
+    setup_tracked(&v, &ca, 3);
     tracked fresh = track_new();
     ck_assert_int_eq(fv_set(&v, 1, &fresh), FV_OK);
     ck_assert_uint_eq(track_drops_of(1), 1);
@@ -86,7 +77,7 @@ FT_TEST(3, clear_drops_all_and_keeps_capacity, 2,
 {
     fv_vec v;
     counting_alloc ca;
-    setup(&v, &ca, 5);
+    setup_tracked(&v, &ca, 5);
     void *p = v.buf.ptr;
     fv_clear(&v);
     ck_assert_uint_eq(fv_len(&v), 0);
@@ -111,7 +102,7 @@ FT_TEST(3, truncate_drops_only_the_tail_in_index_order, 2,
 {
     fv_vec v;
     counting_alloc ca;
-    setup(&v, &ca, 6);
+    setup_tracked(&v, &ca, 6);
     fv_truncate(&v, 4);
     ck_assert_uint_eq(fv_len(&v), 4);
     ck_assert_uint_eq(fv_capacity(&v), 8);
@@ -130,7 +121,7 @@ FT_TEST(3, truncate_at_or_past_len_does_nothing_and_to_zero_drops_all, 2,
 {
     fv_vec v;
     counting_alloc ca;
-    setup(&v, &ca, 4);
+    setup_tracked(&v, &ca, 4);
     fv_truncate(&v, 4);
     fv_truncate(&v, 9);
     fv_truncate(&v, SIZE_MAX);
@@ -154,7 +145,7 @@ FT_TEST(3, destroy_drops_every_element_exactly_once_and_frees, 3,
 {
     fv_vec v;
     counting_alloc ca;
-    setup(&v, &ca, 10);
+    setup_tracked(&v, &ca, 10);
     ck_assert_uint_eq(fv_capacity(&v), 16);
     fv_destroy(&v);
     ASSERT_EACH_DROPPED_ONCE();
@@ -172,7 +163,7 @@ FT_TEST(3, destroy_twice_is_safe, 1,
 {
     fv_vec v;
     counting_alloc ca;
-    setup(&v, &ca, 3);
+    setup_tracked(&v, &ca, 3);
     fv_destroy(&v);
     fv_destroy(&v);
     ASSERT_EACH_DROPPED_ONCE();
@@ -187,7 +178,7 @@ FT_TEST(3, destroyed_vector_can_be_reused, 2,
 {
     fv_vec v;
     counting_alloc ca;
-    setup(&v, &ca, 3);
+    setup_tracked(&v, &ca, 3);
     fv_destroy(&v);
     ck_assert_uint_eq(track_total_drops(), 3);
     push_tracked(&v, 2);

@@ -9,22 +9,13 @@
 
 FT_PART(5, "editing: insert, remove, into_iter, drain");
 
-/* A vector of tracked elements with ids 0 .. n-1 (the tracker is reset first). */
-static void setup(fv_vec *v, counting_alloc *ca, size_t n)
-{
-    track_reset();
-    ca_init(ca);
-    ck_assert_int_eq(fv_new(v, &tracked_type, &ca->iface), FV_OK);
-    push_tracked(v, n);
-}
-
 FT_TEST(5, insert_at_front_middle_and_end_shifts_the_rest, 3,
         "insert(i) grows if full, then memmoves the len - i elements at i .. len-1 up one slot (overlapping: "
         "memmove, not memcpy), writes the new element at i and increments len. i == len is a push.")
 {
     fv_vec v;
     counting_alloc ca;
-    setup(&v, &ca, 4);
+    setup_tracked(&v, &ca, 4);
     ck_assert_uint_eq(fv_capacity(&v), 4);
     tracked a = track_new(), b = track_new(), c = track_new();
     ck_assert_int_eq(fv_insert(&v, 0, &a), FV_OK);
@@ -46,7 +37,7 @@ FT_TEST(5, insert_past_len_or_without_memory_changes_nothing, 1,
 {
     fv_vec v;
     counting_alloc ca;
-    setup(&v, &ca, 4);
+    setup_tracked(&v, &ca, 4);
     tracked x = track_new();
     ck_assert_int_eq(fv_insert(&v, 5, &x), FV_ERR_BOUNDS);
     ck_assert_int_eq(fv_insert(&v, SIZE_MAX, &x), FV_ERR_BOUNDS);
@@ -68,7 +59,7 @@ FT_TEST(5, remove_shifts_down_and_hands_out_the_element, 2,
 {
     fv_vec v;
     counting_alloc ca;
-    setup(&v, &ca, 5);
+    setup_tracked(&v, &ca, 5);
     tracked out = {UINT32_MAX, 0};
     ck_assert_int_eq(fv_remove(&v, 1, &out), FV_OK);
     ck_assert_uint_eq(out.id, 1);
@@ -101,7 +92,7 @@ FT_TEST(5, swap_remove_moves_the_last_element_into_the_hole, 2,
 {
     fv_vec v;
     counting_alloc ca;
-    setup(&v, &ca, 4);
+    setup_tracked(&v, &ca, 4);
     tracked a = {UINT32_MAX, 0}, b = {UINT32_MAX, 0};
     ck_assert_int_eq(fv_swap_remove(&v, 0, &a), FV_OK);
     ck_assert_uint_eq(a.id, 0);
@@ -127,7 +118,7 @@ FT_TEST(5, into_iter_yields_all_in_order_and_empties_the_vector, 2,
 {
     fv_vec v;
     counting_alloc ca;
-    setup(&v, &ca, 5);
+    setup_tracked(&v, &ca, 5);
     fv_iter it = fv_into_iter(&v);
     ck_assert_uint_eq(fv_len(&v), 0);
     ck_assert_uint_eq(fv_capacity(&v), 0);
@@ -159,7 +150,7 @@ FT_TEST(5, dropping_into_iter_half_way_drops_only_the_rest, 2,
 {
     fv_vec v;
     counting_alloc ca;
-    setup(&v, &ca, 6);
+    setup_tracked(&v, &ca, 6);
     fv_iter it = fv_into_iter(&v);
     tracked a, b;
     ck_assert(fv_iter_next(&it, &a));
@@ -188,7 +179,7 @@ FT_TEST(5, drain_of_the_middle_yields_the_range_and_closes_the_gap, 2,
 {
     fv_vec v;
     counting_alloc ca;
-    setup(&v, &ca, 8);
+    setup_tracked(&v, &ca, 8);
     fv_drain d;
     ck_assert_int_eq(fv_drain_start(&v, 2, 5, &d), FV_OK);
     ck_assert_uint_eq(fv_len(&v), 2);
@@ -216,7 +207,7 @@ FT_TEST(5, drain_end_after_partial_iteration_drops_the_rest_and_moves_the_tail, 
 {
     fv_vec v;
     counting_alloc ca;
-    setup(&v, &ca, 8);
+    setup_tracked(&v, &ca, 8);
     fv_drain d;
     ck_assert_int_eq(fv_drain_start(&v, 1, 5, &d), FV_OK);
     tracked first;
@@ -242,7 +233,7 @@ FT_TEST(5, drain_of_empty_and_whole_ranges, 1,
 {
     fv_vec v;
     counting_alloc ca;
-    setup(&v, &ca, 5);
+    setup_tracked(&v, &ca, 5);
     fv_drain d;
     ck_assert_int_eq(fv_drain_start(&v, 3, 3, &d), FV_OK);
     ck_assert(!fv_drain_next(&d, NULL));
@@ -270,7 +261,7 @@ FT_TEST(5, drain_refuses_bad_ranges, 1,
 {
     fv_vec v;
     counting_alloc ca;
-    setup(&v, &ca, 4);
+    setup_tracked(&v, &ca, 4);
     fv_drain d, saved;
     memset(&d, 0x77, sizeof d);
     saved = d;
