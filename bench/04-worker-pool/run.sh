@@ -14,7 +14,7 @@
 # Every pool has one worker per CPU.
 #
 # Environment:
-#   IMPL=solutions|chapters|<dir>   whose channel.c/pool.c/deque.c to benchmark (default: solutions)
+#   IMPL=solutions|chapters|<dir>   whose sources (chapter.conf's `sources`) to benchmark (default: solutions)
 #   REPS=5 TASKS=1000000 SAMPLES=2000 PRODUCERS=2 (the "several producers" count)
 #   CC=gcc BUILD=build CARGO=cargo
 set -euo pipefail
@@ -34,21 +34,22 @@ fi
 bench_positive_ints REPS TASKS SAMPLES PRODUCERS
 
 # ---- build --------------------------------------------------------------------------------------------------
-sources=$(sed -n 's/^sources *= *//p' "chapters/$CH/chapter.conf")
-srcs=()
-for f in $sources; do
-    [[ -f $IMPL/$CH/$f ]] || { echo "bench: $IMPL/$CH/$f is missing; chapter $CH needs: $sources" >&2; exit 1; }
-    srcs+=("$IMPL/$CH/$f")
+read -ra srcs <<<"$(bench_chapter_var CHAPTER_SRCS)"
+for f in "${srcs[@]}"; do
+    [[ -f $f ]] || { echo "bench: $f is missing; chapter $CH needs: $(bench_chapter_var sources)" >&2; exit 1; }
 done
-echo "building ferrite ($IMPL, $CC -O2 -flto) ..."
+# A release build: NDEBUG turns off the reference solution's misuse asserts, which the tests' debug builds keep.
+echo "building ferrite ($IMPL, $CC -O2 -flto -DNDEBUG) ..."
 WP_BIN=$OUT/bench_pool-$IMPL_TAG
-"$CC" -std=c17 -Wall -Wextra -Werror -O2 -flto "-Ichapters/$CH" "${srcs[@]}" "$SRC/bench_pool.c" -pthread \
-    -o "$WP_BIN" || { echo "bench: the wp_ benchmark does not build (see above)" >&2; exit 1; }
+"$CC" -std=c17 -Wall -Wextra -Werror -O2 -flto -DNDEBUG "-Ichapters/$CH" -Ichapters/include "${srcs[@]}" \
+    "$SRC/bench_pool.c" -pthread -o "$WP_BIN" ||
+    { echo "bench: the wp_ benchmark does not build (see above)" >&2; exit 1; }
 progs=(ferrite)
 bins=("$WP_BIN")
 
 RAYON_BIN=
-if command -v "$CARGO" >/dev/null && [[ -d /usr/share/cargo/registry/rayon-1.6.1 || -n $(ls -d /usr/share/cargo/registry/rayon-1.* 2>/dev/null) ]]; then
+if command -v "$CARGO" >/dev/null &&
+    [[ -d /usr/share/cargo/registry/rayon-1.6.1 || -n $(ls -d /usr/share/cargo/registry/rayon-1.* 2>/dev/null) ]]; then
     echo "building rayon peer (cargo --release --offline, Debian's crate registry) ..."
     mkdir -p "$OUT/rayon-src/src" "$OUT/cargo-home"
     cp "$SRC/rayon/Cargo.toml" "$OUT/rayon-src/"
@@ -164,7 +165,8 @@ for w in spawn1 spawnP ext1 extP; do
         target=$(awk -v r="$(median rayon $w 3)" 'BEGIN { if (r != "") printf "%.2f", 2 * r }')
     fi
     for p in ${WHO[$w]}; do
-        bench_summary_row "$(bench_count "$TASKS") tiny tasks, ${TITLE[$w]}" "$p" "$(median "$p" $w 3)" tasks/s higher "$target"
+        bench_summary_row "$(bench_count "$TASKS") tiny tasks, ${TITLE[$w]}" "$p" "$(median "$p" $w 3)" tasks/s higher \
+            "$target"
     done
 done
 for c in "4 p50" "5 p99"; do

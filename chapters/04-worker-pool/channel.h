@@ -2,6 +2,8 @@
  * @file channel.h
  * @brief Chapter 04, part 1: a bounded multi-producer, multi-consumer channel, and the chapter's status codes.
  *
+ * The prefix `wp_` stands for *worker pool*, the chapter's subject: the channel is the pool's queue.
+ *
  * A ::wp_chan is a ring buffer of fixed-size elements behind one mutex and two condition variables. Senders wait
  * on `not_full` while the ring is full; receivers wait on `not_empty` while it is empty. It is the queue the
  * study's data processor needed: Rust's `std::sync::mpsc` has one receiver, so N workers cannot share it without a
@@ -18,7 +20,8 @@
  * receivers first drain what is left, then see ::WP_ERR_CLOSED. Blocked threads of both kinds wake up.
  *
  * **Error convention** (the whole chapter): fallible functions return a ::wp_status, ::WP_OK is zero and every
- * error is negative; they are `warn_unused_result`, so ignoring one is a compile error under `-Werror`.
+ * error is negative; they are marked ::FT_MUST_USE (ferrite.h's `warn_unused_result`), so ignoring one is a compile
+ * error under `-Werror`.
  *
  * **Ownership.** Elements travel by bytes, as in chapter 01. A successful send moves the element into the
  * channel (the caller must not drop its copy); a failed send moves nothing. A successful receive moves the element
@@ -27,13 +30,12 @@
 #ifndef FERRITE_CHANNEL_H
 #define FERRITE_CHANNEL_H
 
+#include "ferrite.h"
+
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/** Mark a function whose result must be looked at. */
-#define WP_MUST_USE __attribute__((warn_unused_result))
 
 /**
  * @brief Status of a fallible operation: zero on success, a negative error otherwise.
@@ -96,13 +98,13 @@ typedef struct wp_chan {
  * @return ::WP_OK, ::WP_ERR_INVAL (`cap` or `elem_size` is 0) or ::WP_ERR_NOMEM; on error nothing is held.
  * @rust `crossbeam_channel::bounded::<T>(cap)`
  */
-WP_MUST_USE wp_status wp_chan_init(wp_chan *ch, size_t cap, size_t elem_size, void (*drop)(void *elem));
+FT_MUST_USE wp_status wp_chan_init(wp_chan *ch, size_t cap, size_t elem_size, void (*drop)(void *elem));
 
 /**
  * @brief Drops every element still inside, then frees the ring and the synchronisation objects.
  *
- * No thread may be using the channel, or blocked in it (close it and join them first). Afterwards @p ch is
- * uninitialised memory.
+ * No thread may be using the channel, or blocked in it (close it and join them first); debug builds of the
+ * reference solution assert that no thread is blocked in it. Afterwards @p ch is uninitialised memory.
  * @rust `impl Drop for Channel<T>` (runs when the last `Sender` and `Receiver` are gone)
  */
 void wp_chan_destroy(wp_chan *ch);
@@ -114,21 +116,21 @@ void wp_chan_destroy(wp_chan *ch);
  * @return ::WP_OK, or ::WP_ERR_CLOSED (before or while waiting; the caller still owns @p elem).
  * @rust `Sender::send` → `Result<(), SendError<T>>`
  */
-WP_MUST_USE wp_status wp_chan_send(wp_chan *ch, const void *elem);
+FT_MUST_USE wp_status wp_chan_send(wp_chan *ch, const void *elem);
 
 /**
  * @brief Moves the element in if there is room right now; never waits.
  * @return ::WP_OK, ::WP_ERR_FULL or ::WP_ERR_CLOSED (on error the caller still owns @p elem).
  * @rust `Sender::try_send` → `Result<(), TrySendError<T>>`
  */
-WP_MUST_USE wp_status wp_chan_try_send(wp_chan *ch, const void *elem);
+FT_MUST_USE wp_status wp_chan_try_send(wp_chan *ch, const void *elem);
 
 /**
  * @brief As wp_chan_send(), but gives up after @p timeout_ms milliseconds.
  * @return ::WP_OK, ::WP_ERR_TIMEOUT or ::WP_ERR_CLOSED (on error the caller still owns @p elem).
  * @rust `Sender::send_timeout` → `Result<(), SendTimeoutError<T>>`
  */
-WP_MUST_USE wp_status wp_chan_send_timeout(wp_chan *ch, const void *elem, uint32_t timeout_ms);
+FT_MUST_USE wp_status wp_chan_send_timeout(wp_chan *ch, const void *elem, uint32_t timeout_ms);
 
 /**
  * @brief Moves the oldest element to @p out, waiting while the channel is empty and open.
@@ -137,21 +139,21 @@ WP_MUST_USE wp_status wp_chan_send_timeout(wp_chan *ch, const void *elem, uint32
  * @return ::WP_OK, or ::WP_ERR_CLOSED once the channel is closed *and* empty (`*out` untouched).
  * @rust `Receiver::recv` → `Result<T, RecvError>`
  */
-WP_MUST_USE wp_status wp_chan_recv(wp_chan *ch, void *out);
+FT_MUST_USE wp_status wp_chan_recv(wp_chan *ch, void *out);
 
 /**
  * @brief Moves the oldest element out if there is one right now; never waits.
  * @return ::WP_OK, ::WP_ERR_EMPTY (open and empty) or ::WP_ERR_CLOSED (closed and empty).
  * @rust `Receiver::try_recv` → `Result<T, TryRecvError>`
  */
-WP_MUST_USE wp_status wp_chan_try_recv(wp_chan *ch, void *out);
+FT_MUST_USE wp_status wp_chan_try_recv(wp_chan *ch, void *out);
 
 /**
  * @brief As wp_chan_recv(), but gives up after @p timeout_ms milliseconds.
  * @return ::WP_OK, ::WP_ERR_TIMEOUT or ::WP_ERR_CLOSED.
  * @rust `Receiver::recv_timeout` → `Result<T, RecvTimeoutError>`
  */
-WP_MUST_USE wp_status wp_chan_recv_timeout(wp_chan *ch, void *out, uint32_t timeout_ms);
+FT_MUST_USE wp_status wp_chan_recv_timeout(wp_chan *ch, void *out, uint32_t timeout_ms);
 
 /**
  * @brief Moves up to @p max of the oldest elements to @p out under one lock acquisition; never waits.

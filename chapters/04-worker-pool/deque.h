@@ -2,6 +2,8 @@
  * @file deque.h
  * @brief Chapter 04, part 5: a Chase–Lev work-stealing deque of pointers, with C11 atomics.
  *
+ * The prefix `wp_` stands for *worker pool*: each of the pool's workers owns one of these deques.
+ *
  * Each worker owns one deque. The owner pushes and pops at the *bottom* (last in, first out: the task it just
  * made is hot in its cache); any other thread steals at the *top* (first in, first out: the oldest task, likely
  * the biggest piece of work). Owner operations take no lock and, except when one item is left, no
@@ -40,6 +42,7 @@
 #define FERRITE_DEQUE_H
 
 #include "channel.h"
+#include "ferrite.h"
 
 #include <stdatomic.h>
 #include <stddef.h>
@@ -83,11 +86,11 @@ typedef enum wp_steal {
  * @return ::WP_OK, ::WP_ERR_INVAL (not a power of two, or below 2) or ::WP_ERR_NOMEM.
  * @rust `crossbeam_deque::Worker::new_lifo`
  */
-WP_MUST_USE wp_status wp_deque_init(wp_deque *d, size_t cap);
+FT_MUST_USE wp_status wp_deque_init(wp_deque *d, size_t cap);
 
 /**
- * @brief Frees the ring. Items still inside are forgotten (not dereferenced): drain the deque first.
- * No other thread may be using it.
+ * @brief Frees the ring. Items still inside are forgotten (not dereferenced): drain the deque first (debug builds
+ * of the reference solution assert that it is empty). No other thread may be using it.
  * @rust `impl Drop for Inner<T>`
  */
 void wp_deque_destroy(wp_deque *d);
@@ -95,11 +98,12 @@ void wp_deque_destroy(wp_deque *d);
 /**
  * @brief Owner only: pushes @p item at the bottom.
  * @param d the deque; the calling thread must be its owner.
- * @param item any non-NULL pointer; on success the deque holds it until it is popped or stolen.
+ * @param item any non-NULL pointer (NULL is what wp_deque_pop() returns for "empty"; debug builds of the reference
+ *        solution assert it); on success the deque holds it until it is popped or stolen.
  * @return true, or false when the deque is full (the caller keeps @p item).
  * @rust `Worker::push` (which grows instead of failing)
  */
-WP_MUST_USE bool wp_deque_push(wp_deque *d, void *item);
+FT_MUST_USE bool wp_deque_push(wp_deque *d, void *item);
 
 /**
  * @brief Owner only: pops the most recently pushed item.
@@ -121,7 +125,7 @@ wp_steal wp_deque_steal(wp_deque *d, void **out);
  * @brief Any thread: the number of items at the instant of the two loads (a hint once it returns).
  *
  * Uses seq_cst loads, so a thread that has announced it is about to sleep and then sees 0 here cannot miss a
- * push that the pusher followed by reading that announcement (see pool.c).
+ * push that the pusher followed by reading that announcement (see the pool's wakeup.c).
  * @rust `Stealer::len`
  */
 size_t wp_deque_len(wp_deque *d);

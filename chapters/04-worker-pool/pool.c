@@ -1,48 +1,17 @@
 /*
- * pool.c — chapter 04, parts 2–5: the worker pool.   (exercise skeleton)
+ * pool.c — chapter 04, parts 2–4: the pool: create, submit, join, wait until idle, shut down.   (exercise skeleton)
  *
- * Every function below is yours. Each returns a neutral value so the file compiles and the tests run.
- *
- * Build it in two passes. First the version that works (parts 2–4): one wp_chan of `wp_task *` that every
- * worker receives from — the study's design with an MPMC channel instead of a shared mpsc receiver, and
- * without its 100 ms sleep per task. Then the fast one (part 5): give each worker a wp_deque, let workers take
- * tasks from the channel in batches (wp_chan_try_recv_many) onto their deque, push tasks submitted from inside a
- * task onto the submitting worker's deque, and let idle workers steal.
- *
- * Where a task can be, from submit to free:  queue -> (a worker's deque) -> running -> freed.
- * Every task is run or cancelled exactly once, and its payload dropped exactly once either way.
- *
- * Suggested private types (the structs below are yours to change):
- *   wp_task    { const wp_task_type *type; void *payload; wp_handle *handle; }  one malloc per submit
- *   worker     { wp_deque local; pthread_t thread; wp_pool *pool; size_t index; }
- *   wp_handle  { mutex; cond; state (pending/done/failed/cancelled); int64_t result; atomic_int refs; }
- *   wp_pool    { wp_chan queue; worker *workers; size_t n; atomic_int state (running/draining/cancelling);
- *                sleep lock + cond + atomic sleepers count; atomic outstanding count + idle lock + cond }
- * A `static _Thread_local struct worker *current_worker` set by each worker thread tells wp_submit whether it is
- * called from inside the pool — compare its `pool` with the argument; it is not a global switch.
- *
- * Idle workers sleep on the pool's condition variable (they must also wake for tasks pushed on *another*
- * worker's deque, so they cannot simply block in wp_chan_recv once part 5 is in). Without losing a wakeup:
- *   sleeper: lock; sleepers += 1 (seq_cst); look for work; if none and still running, wait; sleepers -= 1; unlock
- *   waker:   publish the task; if (atomic_fetch_add(&sleepers, 0) > 0) { lock; signal; unlock; }
- * and shutdown: set the state, then lock, *broadcast*, unlock.
+ * Read pool_internal.h first: it has the plan of the pool's four files, the two passes to build them in, and the
+ * structs they share. Every function below is yours. Each returns a neutral value so the file compiles and the
+ * tests run.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "deque.h"
-#include "pool.h"
+#include "pool_internal.h"
 
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-
-struct wp_handle {
-    int todo; /* TODO: the shared result slot: lock, condition variable, state, result, reference count */
-};
-
-struct wp_pool {
-    size_t n; /* TODO: the queue, the workers, the state, the sleep and idle machinery */
-};
 
 /* ---- part 2: the pool ------------------------------------------------------------------------------------ */
 
@@ -124,8 +93,8 @@ void wp_handle_detach(wp_handle *h)
 
 void wp_pool_wait_idle(wp_pool *p)
 {
-    /* TODO: abort() with a message if called from one of p's own tasks. Otherwise wait on the idle condition
-     * variable while the outstanding count is not zero; whoever brings it to zero locks, broadcasts, unlocks.
+    /* TODO: abort() with a message if called from one of p's own tasks. Otherwise wait on all_done while the
+     * outstanding count is not zero; whoever brings it to zero locks all_done_lock, broadcasts, unlocks.
      * Rust: the end of rayon::scope. */
     (void)p;
 }

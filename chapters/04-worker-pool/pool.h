@@ -2,6 +2,8 @@
  * @file pool.h
  * @brief Chapter 04, parts 2–5: a worker pool with backpressure, join handles, shutdown-as-drop and work stealing.
  *
+ * The prefix `wp_` stands for *worker pool*; every public name of the chapter carries it.
+ *
  * A ::wp_pool runs tasks on `n` threads of its own. Tasks submitted from outside go through a bounded channel
  * (channel.h), the *injector*: when it is full, wp_submit() waits — that is backpressure, the reason the study
  * chose a bounded channel. Tasks submitted by a running task go to that worker's own deque (deque.h), and idle
@@ -29,6 +31,7 @@
 #define FERRITE_POOL_H
 
 #include "channel.h"
+#include "ferrite.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -80,7 +83,7 @@ typedef enum wp_shutdown {
  * @return ::WP_OK, ::WP_ERR_INVAL or ::WP_ERR_NOMEM (no memory or no thread; nothing is left running).
  * @rust `rayon::ThreadPoolBuilder::new().num_threads(n).build()` → `Result<ThreadPool, ThreadPoolBuildError>`
  */
-WP_MUST_USE wp_status wp_pool_new(wp_pool **out, size_t n_workers, size_t queue_cap);
+FT_MUST_USE wp_status wp_pool_new(wp_pool **out, size_t n_workers, size_t queue_cap);
 
 /**
  * @brief The number of worker threads.
@@ -100,14 +103,14 @@ size_t wp_pool_workers(const wp_pool *p);
  * @return ::WP_OK, ::WP_ERR_CLOSED (the pool is being shut down), ::WP_ERR_INVAL or ::WP_ERR_NOMEM.
  * @rust `Sender::send(Box::new(task))`, `rayon::ThreadPool::spawn`, `tokio::spawn` → `JoinHandle<T>`
  */
-WP_MUST_USE wp_status wp_submit(wp_pool *p, const wp_task_type *type, void *payload, wp_handle **handle);
+FT_MUST_USE wp_status wp_submit(wp_pool *p, const wp_task_type *type, void *payload, wp_handle **handle);
 
 /**
  * @brief As wp_submit(), but returns ::WP_ERR_FULL instead of waiting for room in the injector.
  * @return ::WP_OK, ::WP_ERR_FULL, ::WP_ERR_CLOSED, ::WP_ERR_INVAL or ::WP_ERR_NOMEM (caller keeps the payload).
  * @rust `Sender::try_send` → `Err(TrySendError::Full(task))`
  */
-WP_MUST_USE wp_status wp_try_submit(wp_pool *p, const wp_task_type *type, void *payload, wp_handle **handle);
+FT_MUST_USE wp_status wp_try_submit(wp_pool *p, const wp_task_type *type, void *payload, wp_handle **handle);
 
 /* ---- part 3: join handles -------------------------------------------------------------------------------- */
 
@@ -118,7 +121,7 @@ WP_MUST_USE wp_status wp_try_submit(wp_pool *p, const wp_task_type *type, void *
  * @return ::WP_OK, ::WP_ERR_TASK_FAILED or ::WP_ERR_CANCELLED.
  * @rust `JoinHandle::join` → `Result<T, Box<dyn Any + Send>>`
  */
-WP_MUST_USE wp_status wp_join(wp_handle *h, int64_t *result);
+FT_MUST_USE wp_status wp_join(wp_handle *h, int64_t *result);
 
 /**
  * @brief As wp_join(), but gives up after @p timeout_ms milliseconds.
@@ -126,7 +129,7 @@ WP_MUST_USE wp_status wp_join(wp_handle *h, int64_t *result);
  *         caller still owns @p h (join it again, or detach it).
  * @rust `tokio::time::timeout(d, handle)`; `std::sync::mpsc::Receiver::recv_timeout` on a result channel
  */
-WP_MUST_USE wp_status wp_join_timeout(wp_handle *h, uint32_t timeout_ms, int64_t *result);
+FT_MUST_USE wp_status wp_join_timeout(wp_handle *h, uint32_t timeout_ms, int64_t *result);
 
 /**
  * @brief Gives up interest in the result and consumes @p h; the task still runs.
@@ -153,7 +156,7 @@ void wp_pool_wait_idle(wp_pool *p);
  * others are dropped unrun and their handles report ::WP_ERR_CANCELLED. Either way it returns only after every
  * thread of the pool has exited. Handles stay valid.
  * @param p the pool, consumed: invalid after this call. Must not be called from one of its own tasks (aborts).
- * @param mode ::WP_DRAIN or ::WP_CANCEL.
+ * @param mode ::WP_DRAIN or ::WP_CANCEL; debug builds of the reference solution assert it is one of the two.
  * @rust `impl Drop for WorkerPool { fn drop(&mut self) { drop(self.sender.take()); for w in .. { w.join() } } }`
  */
 void wp_pool_shutdown(wp_pool *p, wp_shutdown mode);

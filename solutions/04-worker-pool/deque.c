@@ -6,6 +6,7 @@
  */
 #include "deque.h"
 
+#include <assert.h>
 #include <stdlib.h>
 
 wp_status wp_deque_init(wp_deque *d, size_t cap)
@@ -25,6 +26,7 @@ wp_status wp_deque_init(wp_deque *d, size_t cap)
 
 void wp_deque_destroy(wp_deque *d)
 {
+    assert(wp_deque_len(d) == 0);  /* an item left inside would be forgotten: a leak, or a task never run */
     free(d->slots);
     d->slots = NULL;
 }
@@ -34,6 +36,7 @@ static _Atomic(void *) *slot_at(wp_deque *d, ptrdiff_t i) { return &d->slots[(si
 
 bool wp_deque_push(wp_deque *d, void *item)
 {
+    assert(item != NULL);  /* wp_deque_pop returns NULL for "empty": a NULL item could never be told apart */
     ptrdiff_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);  /* only we write it */
     if (b - d->top_seen > (ptrdiff_t)d->mask) {  /* looks full: top may have moved on since we last looked */
         /* acquire: pairs with a thief's successful CAS on top; the slot it read is free only after that read.
