@@ -44,7 +44,8 @@ for f in sys.c sys_x86_64.c sys_aarch64.c; do
     [[ -f $IMPL/$CH/$f ]] || { echo "bench: $IMPL/$CH/$f is missing" >&2; exit 1; }
     shim+=("$IMPL/$CH/$f")
 done
-"$CC" -std=c17 -Wall -Wextra -Werror -O2 -flto "-Ichapters/$CH" "$SRC/bench_getpid.c" "${shim[@]}" -o "$C_BIN" ||
+"$CC" -std=c17 -Wall -Wextra -Werror -O2 -flto "-Ichapters/$CH" -Ichapters/include "$SRC/bench_getpid.c" "${shim[@]}" \
+    -o "$C_BIN" ||
     { echo "bench: the shim in $IMPL/$CH does not build (see above)" >&2; exit 1; }
 
 # route name, program, mode: one line each

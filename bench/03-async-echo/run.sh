@@ -53,14 +53,12 @@ if ((IDLE_CONNS > 0 && $(ulimit -n) < IDLE_CONNS + 100)); then
 fi
 
 # ---- build ------------------------------------------------------------------------------------------------------
-C_FLAGS=(-std=c17 -Wall -Wextra -Werror -O2 "-Ichapters/$CH")
-sources=$(sed -n 's/^sources *= *//p' "chapters/$CH/chapter.conf")
+C_FLAGS=(-std=c17 -Wall -Wextra -Werror -O2 "-Ichapters/$CH" -Ichapters/include)
 names=() bins=() skipped=()
 echo "building the chapter's server ($IMPL, $CC -O2) and the load client ..."
-srcs=()
-for f in $sources; do
-    [[ -f $IMPL/$CH/$f ]] || { echo "bench: $IMPL/$CH/$f is missing; chapter $CH needs: $sources" >&2; exit 1; }
-    srcs+=("$IMPL/$CH/$f")
+read -ra srcs <<<"$(bench_chapter_var CHAPTER_SRCS)"
+for f in "${srcs[@]}"; do
+    [[ -f $f ]] || { echo "bench: $f is missing; chapter $CH needs: $(bench_chapter_var sources)" >&2; exit 1; }
 done
 "$CC" "${C_FLAGS[@]}" "${srcs[@]}" "chapters/$CH/server_main.c" -o "$OUT/echo-server-$IMPL_TAG" ||
     { echo "bench: the chapter's server does not build (see above)" >&2; exit 1; }

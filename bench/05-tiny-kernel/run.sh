@@ -30,26 +30,26 @@ OBJ=$OUT/obj-$IMPL_TAG
 mkdir -p "$OBJ"
 
 # ---- build --------------------------------------------------------------------------------------------------
-# The same flags as the test images (mk/chapters/05-tiny-kernel.mk).
-K_CFLAGS=(-std=c17 -Wall -Wextra -Werror -O2 -mcpu=cortex-m3 -mthumb -ffreestanding -fno-common -ffunction-sections
-    -fdata-sections -fno-tree-loop-distribute-patterns -fno-unwind-tables -fno-asynchronous-unwind-tables
-    "-Ichapters/$CH")
-K_LDFLAGS=(-mcpu=cortex-m3 -mthumb -nostdlib -nostartfiles -T "chapters/$CH/kernel.ld" -Wl,--gc-sections
-    -Wl,--no-warn-rwx-segments)
-sources=$(sed -n 's/^sources *= *//p' "chapters/$CH/chapter.conf")
+# The same flags and files as the test images: mk/chapters/05-tiny-kernel.mk holds them, bench_chapter_var asks.
+read -ra K_CFLAGS <<<"$(bench_chapter_var K_CFLAGS)"
+read -ra K_LDFLAGS <<<"$(bench_chapter_var K_LDFLAGS)"
+read -ra K_LDLIBS <<<"$(bench_chapter_var K_LDLIBS)"
+read -ra srcs <<<"$(bench_chapter_var CHAPTER_SRCS)"
 echo "building the kernel ($IMPL, $CROSS -O2) ..."
 kobjs=()
-for f in $sources; do
-    [[ -f $IMPL/$CH/$f ]] || { echo "bench: $IMPL/$CH/$f is missing; chapter $CH needs: $sources" >&2; exit 1; }
-    $CROSS "${K_CFLAGS[@]}" -c "$IMPL/$CH/$f" -o "$OBJ/${f%.c}.o" || { echo "bench: $IMPL/$CH/$f does not compile for ARM" >&2; exit 1; }
-    kobjs+=("$OBJ/${f%.c}.o")
+for f in "${srcs[@]}"; do
+    [[ -f $f ]] || { echo "bench: $f is missing; chapter $CH needs: $(bench_chapter_var sources)" >&2; exit 1; }
+    obj=$OBJ/$(basename "${f%.c}").o
+    $CROSS "${K_CFLAGS[@]}" -c "$f" -o "$obj" || { echo "bench: $f does not compile for ARM" >&2; exit 1; }
+    kobjs+=("$obj")
 done
 $CROSS "${K_CFLAGS[@]}" -c "tests/$CH/images/boot_check.c" -o "$OBJ/boot_check.o"
 for s in first pingpong; do
     $CROSS "${K_CFLAGS[@]}" -c "$SRC/user_$s.c" -o "$OBJ/user_$s.o"
-    $CROSS "${K_LDFLAGS[@]}" "${kobjs[@]}" "$OBJ/boot_check.o" "$OBJ/user_$s.o" -lgcc -o "$OUT/$s-$IMPL_TAG.elf"
+    $CROSS "${K_LDFLAGS[@]}" "${kobjs[@]}" "$OBJ/boot_check.o" "$OBJ/user_$s.o" "${K_LDLIBS[@]}" -o "$OUT/$s-$IMPL_TAG.elf"
 done
-# The bare-metal floor: its own two-word vector table, linked at the same addresses.
+# The bare-metal floor: its own two-word vector table, linked at the same addresses, and the kernel's way out
+# (k_semihost_exit, from the given runtime.c) so that both images end the same way.
 cat >"$OUT/bare.ld" <<'LD'
 MEMORY
 {
@@ -64,8 +64,9 @@ SECTIONS
 }
 LD
 $CROSS "${K_CFLAGS[@]}" -c "$SRC/bare_first.c" -o "$OUT/bare_first.o"
-$CROSS -mcpu=cortex-m3 -mthumb -nostdlib -nostartfiles -T "$OUT/bare.ld" -Wl,--no-warn-rwx-segments \
-    -Wl,-e,bare_reset "$OUT/bare_first.o" -o "$OUT/bare.elf"
+$CROSS "${K_CFLAGS[@]}" -c "chapters/$CH/runtime.c" -o "$OUT/bare_runtime.o"
+$CROSS -mcpu=cortex-m3 -mthumb -nostdlib -nostartfiles -T "$OUT/bare.ld" -Wl,--gc-sections -Wl,--no-warn-rwx-segments \
+    -Wl,-e,bare_reset "$OUT/bare_first.o" "$OUT/bare_runtime.o" -o "$OUT/bare.elf"
 "$CC" -std=c17 -O2 -Wall -Wextra -Werror "$SRC/first_output.c" -o "$OUT/first_output"
 
 QARGS=(-M mps2-an385 -display none -monitor none -serial stdio -semihosting-config enable=on,target=native

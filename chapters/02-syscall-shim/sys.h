@@ -2,6 +2,9 @@
  * @file sys.h
  * @brief Chapter 02: a system-call shim for Linux, the C twin of Redox OS's `syscall` crate.
  *
+ * **Prefix.** `sys_` (`SYS_` for constants) stands for *system call*; every name this header and the two
+ * architecture headers declare carries it.
+ *
  * Three layers, bottom up, each in its own file:
  *
  * 1. **Raw calls** (sys_call0() ... sys_call6(), in `sys_x86_64.c` or `sys_aarch64.c`): one inline-assembly block
@@ -13,14 +16,15 @@
  *    including a huge address, is a value.
  * 3. **Typed wrappers** (sys_read(), sys_mmap(), ..., in `sys.c`): C types in, one raw call, the demux, out.
  *
- * **Error convention.** Every fallible function returns an ::sys_result, marked `warn_unused_result`: ignoring
- * one is a compile error under `-Werror`, as an unused `Result` is a lint in Rust. `err` is 0 for success or a
- * positive Linux error number (::SYS_EBADF, ...), the same numbers `errno` would hold. No function here reads or
+ * **Error convention.** Every fallible function returns an ::sys_result, marked ::FT_MUST_USE: ignoring one is a
+ * compile error under `-Werror`, as an unused `Result` is a lint in Rust. `err` is 0 for success or a positive
+ * Linux error number (::SYS_EBADF, ...), the same numbers `errno` would hold. No function here reads or
  * writes `errno`: the error travels in the return value, and nothing is left behind in thread-local state.
  *
  * **No libc.** This header and the files that implement it use only the compiler's freestanding headers
- * (`stddef.h`, `stdint.h`, `stdbool.h`), so they also build with `-ffreestanding -nostdlib` (part 4). The flag
- * values below are the kernel's own; those listed are identical on x86_64 and aarch64.
+ * (`stddef.h`, `stdint.h`, `stdbool.h`) and `ferrite.h` (attributes, no code), so they also build with
+ * `-ffreestanding -nostdlib` (part 4). The flag values below are the kernel's own; those listed are identical on
+ * x86_64 and aarch64.
  *
  * **Safety.** A raw call is `unsafe` in Rust for a reason: the kernel trusts the numbers it is given. Passing an
  * address as an argument gives the kernel the right to read or write through it for the length given, exactly once,
@@ -29,6 +33,8 @@
  */
 #ifndef FERRITE_SYS_H
 #define FERRITE_SYS_H
+
+#include "ferrite.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -42,9 +48,6 @@
 #else
 #error "sys.h: no system-call shim for this architecture; chapter 02 supports x86_64 and aarch64"
 #endif
-
-/** Mark a function whose result must be looked at. */
-#define SYS_MUST_USE __attribute__((warn_unused_result))
 
 /** @name Linux error numbers (positive, as in ::sys_result.err; the same on x86_64 and aarch64)
  * @{ */
@@ -134,21 +137,21 @@ static inline bool sys_is_err(sys_result r)
  * @{
  */
 /** @brief A system call with no argument. @rust `syscall::syscall0` (Redox), an `asm!` block */
-SYS_MUST_USE uintptr_t sys_call0(uintptr_t n);
+FT_MUST_USE uintptr_t sys_call0(uintptr_t n);
 /** @brief A system call with one argument. @rust `syscall::syscall1` (Redox) */
-SYS_MUST_USE uintptr_t sys_call1(uintptr_t n, uintptr_t a1);
+FT_MUST_USE uintptr_t sys_call1(uintptr_t n, uintptr_t a1);
 /** @brief A system call with two arguments. @rust `syscall::syscall2` (Redox) */
-SYS_MUST_USE uintptr_t sys_call2(uintptr_t n, uintptr_t a1, uintptr_t a2);
+FT_MUST_USE uintptr_t sys_call2(uintptr_t n, uintptr_t a1, uintptr_t a2);
 /** @brief A system call with three arguments. @rust `syscall::syscall3` (Redox) */
-SYS_MUST_USE uintptr_t sys_call3(uintptr_t n, uintptr_t a1, uintptr_t a2, uintptr_t a3);
+FT_MUST_USE uintptr_t sys_call3(uintptr_t n, uintptr_t a1, uintptr_t a2, uintptr_t a3);
 /** @brief A system call with four arguments. @rust `syscall::syscall4` (Redox) */
-SYS_MUST_USE uintptr_t sys_call4(uintptr_t n, uintptr_t a1, uintptr_t a2, uintptr_t a3, uintptr_t a4);
+FT_MUST_USE uintptr_t sys_call4(uintptr_t n, uintptr_t a1, uintptr_t a2, uintptr_t a3, uintptr_t a4);
 /** @brief A system call with five arguments. @rust `syscall::syscall5` (Redox) */
-SYS_MUST_USE uintptr_t sys_call5(uintptr_t n, uintptr_t a1, uintptr_t a2, uintptr_t a3, uintptr_t a4,
-                                 uintptr_t a5);
+FT_MUST_USE uintptr_t sys_call5(uintptr_t n, uintptr_t a1, uintptr_t a2, uintptr_t a3, uintptr_t a4,
+                                uintptr_t a5);
 /** @brief A system call with six arguments, the most Linux passes in registers. @rust `syscall::syscall6` */
-SYS_MUST_USE uintptr_t sys_call6(uintptr_t n, uintptr_t a1, uintptr_t a2, uintptr_t a3, uintptr_t a4,
-                                 uintptr_t a5, uintptr_t a6);
+FT_MUST_USE uintptr_t sys_call6(uintptr_t n, uintptr_t a1, uintptr_t a2, uintptr_t a3, uintptr_t a4,
+                                uintptr_t a5, uintptr_t a6);
 /** @} */
 
 /**
@@ -162,7 +165,7 @@ SYS_MUST_USE uintptr_t sys_call6(uintptr_t n, uintptr_t a1, uintptr_t a2, uintpt
  * @return `{raw, 0}` or `{0, -raw}`.
  * @rust `syscall::Error::demux` (Redox)
  */
-SYS_MUST_USE sys_result sys_demux(uintptr_t raw);
+FT_MUST_USE sys_result sys_demux(uintptr_t raw);
 
 /**
  * @name Part 3: typed wrappers (sys.c)
@@ -181,7 +184,7 @@ SYS_MUST_USE sys_result sys_demux(uintptr_t raw);
  * @return the number of bytes read (0 at end of file), or ::SYS_EBADF, ::SYS_EFAULT, ...
  * @rust `syscall::read(fd, &mut buf)` (Redox), `std::io::Read::read`
  */
-SYS_MUST_USE sys_result sys_read(int fd, void *buf, size_t len);
+FT_MUST_USE sys_result sys_read(int fd, void *buf, size_t len);
 
 /**
  * @brief Writes up to @p len bytes from @p buf to @p fd; may write fewer (a short write).
@@ -191,7 +194,7 @@ SYS_MUST_USE sys_result sys_read(int fd, void *buf, size_t len);
  * @return the number of bytes written, or ::SYS_EBADF, ::SYS_EFAULT, ...
  * @rust `syscall::write(fd, &buf)` (Redox), `std::io::Write::write`
  */
-SYS_MUST_USE sys_result sys_write(int fd, const void *buf, size_t len);
+FT_MUST_USE sys_result sys_write(int fd, const void *buf, size_t len);
 
 /**
  * @brief Opens @p path, relative to the directory @p dirfd when the path is relative.
@@ -202,14 +205,14 @@ SYS_MUST_USE sys_result sys_write(int fd, const void *buf, size_t len);
  * @return a new descriptor, owned by the caller (close it with sys_close()), or ::SYS_ENOENT, ::SYS_EACCES, ...
  * @rust `syscall::open(path, flags)` (Redox), `std::fs::File::open`
  */
-SYS_MUST_USE sys_result sys_openat(int dirfd, const char *path, int flags, unsigned mode);
+FT_MUST_USE sys_result sys_openat(int dirfd, const char *path, int flags, unsigned mode);
 
 /**
  * @brief Closes @p fd. The number is released even when an error is reported; never close it again.
  * @return 0, or ::SYS_EBADF when @p fd was not open.
  * @rust `syscall::close(fd)` (Redox); `impl Drop for File` calls it and ignores the result
  */
-SYS_MUST_USE sys_result sys_close(int fd);
+FT_MUST_USE sys_result sys_close(int fd);
 
 /**
  * @brief Moves the file offset of @p fd.
@@ -219,7 +222,7 @@ SYS_MUST_USE sys_result sys_close(int fd);
  * @return the new offset from the start, or ::SYS_ESPIPE (a pipe), ::SYS_EINVAL (negative result), ::SYS_EBADF.
  * @rust `syscall::lseek(fd, offset, whence)` (Redox), `std::io::Seek::seek`
  */
-SYS_MUST_USE sys_result sys_lseek(int fd, int64_t offset, int whence);
+FT_MUST_USE sys_result sys_lseek(int fd, int64_t offset, int whence);
 
 /**
  * @brief Creates a pipe: `fds[0]` reads what `fds[1]` writes.
@@ -228,13 +231,13 @@ SYS_MUST_USE sys_result sys_lseek(int fd, int64_t offset, int whence);
  * @return 0, with both descriptors owned by the caller, or ::SYS_EFAULT, ::SYS_EINVAL, ...
  * @rust `syscall::pipe2(&mut fds, flags)` (Redox)
  */
-SYS_MUST_USE sys_result sys_pipe2(int fds[2], int flags);
+FT_MUST_USE sys_result sys_pipe2(int fds[2], int flags);
 
 /**
  * @brief The process id. Never fails on Linux; the result type is kept for uniformity, as Redox does.
  * @rust `syscall::getpid()` (Redox), `std::process::id`
  */
-SYS_MUST_USE sys_result sys_getpid(void);
+FT_MUST_USE sys_result sys_getpid(void);
 
 /**
  * @brief Maps memory: anonymous (zero-filled) or a file's pages from @p offset. Six arguments.
@@ -248,7 +251,7 @@ SYS_MUST_USE sys_result sys_getpid(void);
  *         ::SYS_ENOMEM, ... A high address is a value like any other: only [-4095, -1] is an error.
  * @rust `syscall::fmap` (Redox), the `memmap2` crate's `MmapOptions::map`
  */
-SYS_MUST_USE sys_result sys_mmap(void *addr, size_t len, int prot, int flags, int fd, int64_t offset);
+FT_MUST_USE sys_result sys_mmap(void *addr, size_t len, int prot, int flags, int fd, int64_t offset);
 
 /**
  * @brief Unmaps the pages covering [@p addr, @p addr + @p len). Every pointer into them becomes invalid.
@@ -257,7 +260,7 @@ SYS_MUST_USE sys_result sys_mmap(void *addr, size_t len, int prot, int flags, in
  * @return 0, or ::SYS_EINVAL (unaligned @p addr, @p len 0).
  * @rust `syscall::funmap` (Redox); `impl Drop for Mmap`
  */
-SYS_MUST_USE sys_result sys_munmap(void *addr, size_t len);
+FT_MUST_USE sys_result sys_munmap(void *addr, size_t len);
 
 /**
  * @brief Ends the process, every thread of it, with exit status @p status (the low 8 bits reach the parent).

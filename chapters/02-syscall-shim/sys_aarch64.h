@@ -2,6 +2,8 @@
  * @file sys_aarch64.h
  * @brief Chapter 02, aarch64 Linux: the system-call numbers and the register convention. Included by sys.h.
  *
+ * **Prefix.** sys.h's: `SYS_`, for *system call* (`SYS_NR_` for a call number).
+ *
  * **The convention** (the kernel's `arch/arm64/kernel/entry.S` and `syscall(2)`):
  *
  * | what            | register                                  |

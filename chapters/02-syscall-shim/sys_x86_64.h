@@ -2,6 +2,8 @@
  * @file sys_x86_64.h
  * @brief Chapter 02, x86_64 Linux: the system-call numbers and the register convention. Included by sys.h.
  *
+ * **Prefix.** sys.h's: `SYS_`, for *system call* (`SYS_NR_` for a call number).
+ *
  * **The convention** (the kernel's entry code, `entry_64.S`, and the x86-64 psABI, appendix A.2):
  *
  * | what            | register                                  |

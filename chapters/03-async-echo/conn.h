@@ -2,6 +2,8 @@
  * @file conn.h
  * @brief Chapter 03, parts 2 and 3: one echo connection as a hand-written future.
  *
+ * **Prefix.** `ae_` (`AE_` for constants): *async echo*, as in reactor.h.
+ *
  * The Tokio task the study spawns per connection is, after rustc's lowering, a state machine with a `poll`
  * method: it runs until an operation would block, remembers where it stopped, and returns `Poll::Pending`; when
  * the socket becomes ready, the waker makes the executor call `poll` again. An ::ae_conn is that state machine
@@ -34,7 +36,7 @@
  */
 typedef enum ae_poll {
     AE_PENDING = 0, /**< not finished; a wake-up has been registered @rust `Poll::Pending` */
-    AE_READY = 1,   /**< finished; poll must not be called again @rust `Poll::Ready(())` */
+    AE_READY = 1,   /**< finished; a spent future answers AE_READY again and does nothing @rust `Poll::Ready(())` */
 } ae_poll;
 
 /**
@@ -102,7 +104,7 @@ typedef struct ae_conn {
  *         registered.
  * @rust `TcpStream::from_std` + `set_nodelay(true)`; `tokio::spawn` of the future
  */
-AE_MUST_USE int ae_conn_init(ae_conn *c, int fd, ae_reactor *reactor, const ae_echo_ctx *ctx,
+FT_MUST_USE int ae_conn_init(ae_conn *c, int fd, ae_reactor *reactor, const ae_echo_ctx *ctx,
                              ae_ready_fn *on_ready);
 
 /**

@@ -2,6 +2,9 @@
  * @file reactor.h
  * @brief Chapter 03, part 1: non-blocking sockets and an epoll reactor (the mio layer under Tokio).
  *
+ * **Prefix.** `ae_` (`AE_` for constants) stands for *async echo*: every name of the chapter's three headers
+ * carries it.
+ *
  * A reactor owns one epoll instance. Each file descriptor that wants to hear about readiness is wrapped in an
  * ::ae_source, embedded in whatever owns the descriptor (a connection, the listener, the signal fd). The reactor
  * stores a pointer to the source in the kernel's epoll entry; when the kernel reports the fd ready, the reactor
@@ -16,7 +19,7 @@
  *
  * **Error convention** (the whole chapter): a fallible function returns an `int` that is 0 (or a count) on
  * success and a negative errno on failure (`-EEXIST`, `-ENOENT`, `-EBADF`, ...), libuv's convention. The
- * exercise skeleton returns `-ENOSYS`. Results are marked ::AE_MUST_USE, so ignoring one fails the build.
+ * exercise skeleton returns `-ENOSYS`. Results are marked ::FT_MUST_USE, so ignoring one fails the build.
  *
  * **Ownership.** The reactor borrows every registered source: a source must stay at the same address and alive
  * until it is deregistered. The reactor never closes a registered fd; the owner deregisters, then closes.
@@ -25,12 +28,11 @@
 #ifndef FERRITE_REACTOR_H
 #define FERRITE_REACTOR_H
 
+#include "ferrite.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/epoll.h>
-
-/** Mark a function whose result must be looked at (`#[must_use]`). */
-#define AE_MUST_USE __attribute__((warn_unused_result))
 
 /**
  * @brief The owner of type @p type whose member @p member is at @p ptr.
@@ -95,7 +97,7 @@ typedef struct ae_reactor {
  * @return 0 or a negative errno (`-EBADF` for a closed fd).
  * @rust `TcpStream::set_nonblocking(true)`, which mio does for every socket it registers
  */
-AE_MUST_USE int ae_set_nonblocking(int fd);
+FT_MUST_USE int ae_set_nonblocking(int fd);
 
 /**
  * @brief Creates the epoll instance (close-on-exec) with no sources.
@@ -103,7 +105,7 @@ AE_MUST_USE int ae_set_nonblocking(int fd);
  * @return 0 or a negative errno.
  * @rust `mio::Poll::new()`
  */
-AE_MUST_USE int ae_reactor_init(ae_reactor *r);
+FT_MUST_USE int ae_reactor_init(ae_reactor *r);
 
 /**
  * @brief Starts watching @p fd for @p interest, dispatching to @p on_ready through @p src.
@@ -120,7 +122,7 @@ AE_MUST_USE int ae_reactor_init(ae_reactor *r);
  *         interest bits; another negative errno from `epoll_ctl`. On failure `src->fd` is -1.
  * @rust `Registry::register(&mut source, token, interest)`
  */
-AE_MUST_USE int ae_reactor_register(ae_reactor *r, ae_source *src, int fd, uint32_t interest,
+FT_MUST_USE int ae_reactor_register(ae_reactor *r, ae_source *src, int fd, uint32_t interest,
                                     ae_ready_fn *on_ready);
 
 /**
@@ -128,7 +130,7 @@ AE_MUST_USE int ae_reactor_register(ae_reactor *r, ae_source *src, int fd, uint3
  * @return 0; `-ENOENT` if @p src is not registered; `-EINVAL` for unknown bits; another negative errno.
  * @rust `Registry::reregister(&mut source, token, interest)`
  */
-AE_MUST_USE int ae_reactor_modify(ae_reactor *r, ae_source *src, uint32_t interest);
+FT_MUST_USE int ae_reactor_modify(ae_reactor *r, ae_source *src, uint32_t interest);
 
 /**
  * @brief Stops watching @p src and forgets it, including any event of the current batch not yet dispatched.
@@ -138,7 +140,7 @@ AE_MUST_USE int ae_reactor_modify(ae_reactor *r, ae_source *src, uint32_t intere
  * @return 0, or `-ENOENT` if @p src is not registered.
  * @rust `Registry::deregister(&mut source)`
  */
-AE_MUST_USE int ae_reactor_deregister(ae_reactor *r, ae_source *src);
+FT_MUST_USE int ae_reactor_deregister(ae_reactor *r, ae_source *src);
 
 /**
  * @brief Waits up to @p timeout_ms for readiness, then calls each ready source's callback once.
@@ -147,7 +149,7 @@ AE_MUST_USE int ae_reactor_deregister(ae_reactor *r, ae_source *src);
  * @return the number of callbacks made (0 on timeout or when a signal interrupted the wait), or a negative errno.
  * @rust `Poll::poll(&mut events, timeout)`, then Tokio's driver waking each task
  */
-AE_MUST_USE int ae_reactor_poll(ae_reactor *r, int timeout_ms);
+FT_MUST_USE int ae_reactor_poll(ae_reactor *r, int timeout_ms);
 
 /**
  * @brief Closes the epoll fd. Sources still registered are forgotten (their fds are not closed).

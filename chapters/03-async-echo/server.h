@@ -2,6 +2,8 @@
  * @file server.h
  * @brief Chapter 03, parts 4 and 5: the accept loop as `spawn`, idle timeouts and graceful shutdown.
  *
+ * **Prefix.** `ae_` (`AE_` for constants): *async echo*, as in reactor.h.
+ *
  * An ::ae_server is the whole runtime of the study's echo: a listener on a loopback port, one reactor, one
  * ::ae_conn per accepted socket, and a loop that sleeps in epoll until readiness, a deadline or a signal.
  *
@@ -103,7 +105,7 @@ int64_t ae_now_ms(void);
  *         negative errno.
  * @rust `TcpListener::bind(addr).await?`
  */
-AE_MUST_USE int ae_server_open(ae_server *s, const ae_config *cfg);
+FT_MUST_USE int ae_server_open(ae_server *s, const ae_config *cfg);
 
 /**
  * @brief The port the listener is bound to (the ephemeral one when `cfg.port` was 0).
@@ -116,7 +118,7 @@ uint16_t ae_server_port(const ae_server *s);
  * @return 0 after a graceful shutdown, or a negative errno if the reactor itself failed.
  * @rust `#[tokio::main]` running `loop { let (s, _) = listener.accept().await?; tokio::spawn(echo(s)); }`
  */
-AE_MUST_USE int ae_server_run(ae_server *s);
+FT_MUST_USE int ae_server_run(ae_server *s);
 
 /**
  * @brief Begins a graceful shutdown, as SIGINT/SIGTERM would. Call from the loop's thread (a callback).

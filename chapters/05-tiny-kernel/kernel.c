@@ -6,10 +6,11 @@
  * is ready; exit QEMU when every process has stopped. Every decision is delegated to the portable code
  * (sched.c, syscall.c, mpu.c); this file is the glue to the registers. Cortex-M3 only.
  *
- * Given: the register names, console_write, make_ready, frame_of, report_fault, any_alive, exit_status,
- * k_kernel_fault. Yours: mpu_init, mpu_switch, load, expire_alarms, run and k_main (the skeleton's k_main
- * returns at once, so QEMU exits with K_EXIT_KERNEL_RETURNED). The given helpers are marked `unused` only so
- * that this skeleton compiles before you call them; the mark does nothing else.
+ * Given, declared in kernel.h: k_frame_of, k_make_ready, k_any_alive, k_exit_status (proc.c), k_report_fault,
+ * k_kernel_fault (fault.c) and k_console_write (console.c). Yours: mpu_init, mpu_switch, load, expire_alarms, run
+ * and k_main (the skeleton's k_main returns at once, so QEMU exits with K_EXIT_KERNEL_RETURNED). The static
+ * functions and variables are marked `unused` only so that this skeleton compiles before anything uses them; the
+ * mark does nothing else.
  */
 #include "kernel.h"
 
@@ -21,10 +22,6 @@
 
 #define REG(addr) (*(volatile uint32_t *)(addr))
 #define SCB_SHCSR REG(0xE000ED24u)  /* bits 16-18: enable MemManage, BusFault, UsageFault */
-#define SCB_CFSR REG(0xE000ED28u)   /* configurable fault status; write 1 to clear */
-#define SCB_MMFAR REG(0xE000ED34u)
-#define SCB_BFAR REG(0xE000ED38u)
-#define SCB_HFSR REG(0xE000ED2Cu)
 #define MPU_CTRL REG(0xE000ED94u)   /* bit 0 ENABLE, bit 2 PRIVDEFENA */
 #define MPU_RBAR REG(0xE000ED9Cu)
 #define MPU_RASR REG(0xE000EDA0u)
@@ -32,30 +29,14 @@
 #define SYST_RVR REG(0xE000E014u)
 #define SYST_CVR REG(0xE000E018u)
 
-#define CFSR_IACCVIOL (1u << 0)
-#define CFSR_DACCVIOL (1u << 1)
-#define CFSR_MSTKERR (1u << 4)
-#define CFSR_MMARVALID (1u << 7)
-#define CFSR_BFARVALID (1u << 15)
-#define CFSR_STKERR (1u << 12)
-#define HFSR_FORCED (1u << 30)
-
 extern uint32_t _app_ram_start[];
 extern uint32_t __user_start[];
 
 /* Owned by the loop below; no handler reads them. */
-static k_proc procs[K_MAX_PROCS];
-static k_sched sched;
-static unsigned nprocs;
+static __attribute__((unused)) k_proc procs[K_MAX_PROCS];
+static __attribute__((unused)) k_sched sched;
+static __attribute__((unused)) unsigned nprocs;
 static __attribute__((unused)) uint32_t idle_sleeps;
-
-static __attribute__((unused)) uint32_t console_write(void *ctx, uint32_t addr, uint32_t len)
-{
-    (void)ctx;
-    /* SAFETY: k_syscall checked that [addr, addr+len) lies in the caller's RAM or code, both mapped memory. */
-    k_write((const char *)(uintptr_t)addr, len);
-    return len;
-}
 
 static __attribute__((unused)) void mpu_init(void)
 {
@@ -90,49 +71,12 @@ static __attribute__((unused)) void load(unsigned pid, const k_app *app)
     (void)app;
 }
 
-static __attribute__((unused)) k_frame *frame_of(const k_proc *p)
-{
-    /* SAFETY: p->psp passed k_stack_ok: 32 bytes of r4-r11 then a whole frame lie in the process's RAM. */
-    return (k_frame *)(uintptr_t)(p->psp + 32);
-}
-
-static __attribute__((unused)) void make_ready(k_proc *p)
-{
-    p->state = K_READY;
-    if (k_sched_ready(&sched, p->pid) != K_OK)
-        k_panic("a process was queued twice");  /* a kernel bug: the queues would become a cycle */
-}
-
 /* Fires due alarms; a process blocked in yield-wait whose upcall is now pending runs it when next dispatched. */
 static __attribute__((unused)) void expire_alarms(void)
 {
     /* TODO: for every process, k_alarm_expire(p, k_ticks); when it returns true and the process is blocked in
-     * yield-wait (K_YIELDED), deliver the upcall into its saved frame (k_upcall_deliver(p, frame_of(p))) and
+     * yield-wait (K_YIELDED), deliver the upcall into its saved frame (k_upcall_deliver(p, k_frame_of(p))) and
      * make it ready. A ready or running process gets its upcall at its next yield. */
-}
-
-static __attribute__((unused)) void report_fault(k_proc *p, bool stack_ok)
-{
-    uint32_t cfsr = SCB_CFSR;
-    k_printf("kernel: process '%s' faulted: ", p->name);
-    if ((cfsr & CFSR_MMARVALID) && (cfsr & CFSR_DACCVIOL))
-        k_printf("data access violation at 0x%08x", (unsigned)SCB_MMFAR);
-    else if (cfsr & CFSR_IACCVIOL)
-        k_printf("instruction access violation");
-    else if (cfsr & (CFSR_MSTKERR | CFSR_STKERR))
-        k_printf("stack fault on exception entry");
-    else if (cfsr & CFSR_BFARVALID)
-        k_printf("bus fault at 0x%08x", (unsigned)SCB_BFAR);
-    else
-        k_printf("fault (CFSR 0x%08x, HFSR 0x%08x)", (unsigned)cfsr, (unsigned)SCB_HFSR);
-    if (SCB_HFSR & HFSR_FORCED)
-        k_printf(" (escalated to HardFault: MemManage, BusFault and UsageFault are not enabled in SHCSR)");
-    if (stack_ok)
-        k_printf(", pc 0x%08x", (unsigned)frame_of(p)->pc);
-    k_printf("; stopped after %u runs\n", (unsigned)p->runs);
-    SCB_CFSR = cfsr;  /* write-1-to-clear, so the next fault reports only itself */
-    SCB_HFSR = SCB_HFSR;
-    p->state = K_FAULTED;
 }
 
 /* Runs process p until it leaves the CPU: yields, blocks, exits, faults or is preempted. */
@@ -141,36 +85,17 @@ static __attribute__((unused)) void run(k_proc *p)
     /* TODO: run p until it leaves the CPU. Mark it K_RUNNING, count the dispatch (p->runs++), slice = 0; loop:
      *   mpu_switch(p); k_trap_reason = K_TRAP_NONE; psp = k_switch_to_user(p->psp, &p->stack_lo);
      *   the psp is good only if non-zero and k_stack_ok — then save it in p->psp.
-     *   K_TRAP_FAULT: report_fault(p, good) and return (never resume a faulted process: Tock's fault policy).
+     *   K_TRAP_FAULT: k_report_fault(p, good) and return (never resume a faulted process: Tock's fault policy).
      *   bad psp: print "kernel: process '<name>' faulted: stack pointer ... outside its memory; stopped",
      *            state K_FAULTED, return.
-     *   K_TRAP_TICK: expire_alarms(); if k_sched_should_switch(&sched, pid, ++slice), make_ready(p) and return;
-     *            else resume it (continue).
-     *   K_TRAP_SVC: the frame is frame_of(p); check that [pc - 2, pc) lies in its code, then the class is the
+     *   K_TRAP_TICK: expire_alarms(); if k_sched_should_switch(&sched, pid, ++slice), k_make_ready(&sched, p)
+     *            and return; else resume it (continue).
+     *   K_TRAP_SVC: the frame is k_frame_of(p); check that [pc - 2, pc) lies in its code, then the class is the
      *            low byte of the halfword at pc - 2 (the svc instruction). Call k_syscall with an env whose
-     *            now = k_ticks and console_write = console_write, and act on the k_action: RESUME -> continue;
-     *            YIELD -> make_ready, return; WAIT -> K_YIELDED, return; EXIT -> K_EXITED, print
+     *            now = k_ticks and console_write = k_console_write, and act on the k_action: RESUME -> continue;
+     *            YIELD -> k_make_ready, return; WAIT -> K_YIELDED, return; EXIT -> K_EXITED, print
      *            "kernel: process '<name>' exited with code <c> (ran <runs> times)", return. */
     (void)p;
-}
-
-static __attribute__((unused)) bool any_alive(void)
-{
-    for (unsigned i = 0; i < nprocs; i++)
-        if (procs[i].state != K_EXITED && procs[i].state != K_FAULTED)
-            return true;
-    return false;
-}
-
-static __attribute__((unused)) int exit_status(void)
-{
-    for (unsigned i = 0; i < nprocs; i++) {
-        if (procs[i].state == K_FAULTED)
-            return K_EXIT_FAULTED;
-        if (procs[i].exit_code != 0)
-            return (int)(procs[i].exit_code & 0xff);
-    }
-    return 0;
 }
 
 void k_main(void)
@@ -180,19 +105,13 @@ void k_main(void)
      *   panic if k_napps is 0 or above K_MAX_PROCS; k_sched_init; mpu_init; load every k_apps[i];
      *   print "kernel: <n> processes loaded, user code at 0x<__user_start>";
      *   SysTick: RVR = K_TICK_COUNTS - 1, CVR = 0, CSR = 7 (enable, interrupt, processor clock);
-     *   while any_alive(): expire_alarms(); run the process k_sched_next gives you; if none is ready, idle:
+     *   while k_any_alive(procs, nprocs): expire_alarms(); run the process k_sched_next gives you; if none is
+     *     ready, idle:
      *     cpsid i; if still nothing is queued, count an idle sleep and wfi; cpsie i. (Masking first closes the
      *     window where a tick arrives between the check and the wfi; wfi still wakes on a masked interrupt.)
      *   SysTick off; print "kernel: all processes stopped after <ticks> ticks, <n> idle sleeps; status <s>"
-     *   with s = exit_status(), and k_semihost_exit(s).
+     *   with s = k_exit_status(procs, nprocs), and k_semihost_exit(s).
      * Rust: this is Tock's `kernel_loop`, and `-> !`: it never returns. */
-}
-
-void k_kernel_fault(const k_frame *frame)
-{
-    k_printf("kernel: fault in the kernel itself at pc 0x%08x (CFSR 0x%08x)\n", (unsigned)frame->pc,
-             (unsigned)SCB_CFSR);
-    k_panic("kernel fault");
 }
 
 #else

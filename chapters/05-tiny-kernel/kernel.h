@@ -2,16 +2,20 @@
  * @file kernel.h
  * @brief Chapter 05: the kernel's shared types, its memory map, and the hardware half (Cortex-M3 only).
  *
+ * **Prefix.** `k_` (`K_` for constants) stands for *kernel*: every name of the kernel's headers carries it. The
+ * process side, user.h, has its own: `u_`, for *user*.
+ *
  * The kernel is split along one line. Everything that is pure logic — the scheduler's queues (sched.h), the
  * checks on what a process passes to a system call (syscall.h), the arithmetic of MPU regions (mpu.h) — is
  * portable C, compiled twice: for the host, where the Check tests run it under ASan, UBSan and Valgrind, and for
  * the ARM image. Everything that touches the machine — the vector table, start-up, the UART, the context switch,
- * programming the MPU — is in boot.c, switch.c and kernel.c, which compile to nothing on the host
- * (`#if defined(__arm__)`) and are tested by booting images under QEMU.
+ * programming the MPU — is in boot.c, switch.c and kernel.c, and in the given vectors.c, console.c, runtime.c,
+ * proc.c and fault.c, which all compile to nothing on the host (`#if defined(__arm__)`) and are tested by booting
+ * images under QEMU.
  *
  * **Error convention** (the whole chapter): a fallible function returns a ::k_err, ::K_OK (zero) or a negative
  * code. The codes are Tock's `ErrorCode` values, negated; a system call returns the same numbers to a process in
- * r0. They are marked `warn_unused_result`.
+ * r0. They are marked ::FT_MUST_USE.
  *
  * **Ownership.** The kernel owns every ::k_proc (a static table; nothing is allocated) and the process's saved
  * context. A process owns its RAM region; the kernel reads or writes it only at addresses it has checked lie
@@ -24,11 +28,10 @@
 #ifndef FERRITE_KERNEL_H
 #define FERRITE_KERNEL_H
 
+#include "ferrite.h"
+
 #include <stdbool.h>
 #include <stdint.h>
-
-/** Mark a function whose result must be looked at. */
-#define K_MUST_USE __attribute__((warn_unused_result))
 
 /**
  * @brief Status of a fallible operation: ::K_OK or a negative code (Tock's `ErrorCode`, negated).
@@ -158,7 +161,9 @@ extern const k_app k_apps[];
 /** Number of entries in k_apps. */
 extern const unsigned k_napps;
 
-/* ---- the hardware half (boot.c, switch.c, kernel.c; Cortex-M3 only) ------------------------------------------ */
+/* ---- the hardware half (Cortex-M3 only) --------------------------------------------------------------------------
+ * Yours: boot.c, switch.c, kernel.c. Given, linked into every image: vectors.c (the vector table), console.c,
+ * runtime.c, proc.c and fault.c; each declaration below says where its definition lives. */
 
 /** Why the CPU came back from a process; written by the handlers in switch.c. */
 typedef enum k_trap {
@@ -217,7 +222,8 @@ void k_main(void);
  */
 void k_boot_check(void);
 /**
- * Kernel fault: prints the faulting pc and status registers, then panics. @param frame the MSP frame.
+ * Kernel fault (given, fault.c): prints the faulting pc and status registers, then panics.
+ * @param frame the frame the CPU stacked on MSP; borrowed.
  * @rust cortex-m-rt's `#[exception] fn HardFault(ef: &ExceptionFrame)`
  */
 void k_kernel_fault(const k_frame *frame) __attribute__((noreturn));
@@ -226,17 +232,90 @@ void k_kernel_fault(const k_frame *frame) __attribute__((noreturn));
 void k_uart_init(void);
 /** Sends one byte, waiting while the transmit buffer is full. @rust `core::fmt::Write::write_char` on the UART */
 void k_putc(char c);
-/** Sends @p len bytes from @p buf (kernel memory, borrowed). @rust `core::fmt::Write::write_str` on the UART */
+/**
+ * Sends @p len bytes from @p buf (kernel memory, borrowed) with k_putc() (given, console.c).
+ * @rust `core::fmt::Write::write_str` on the UART
+ */
 void k_write(const char *buf, uint32_t len);
 /**
- * Minimal printf: `%s %c %d %u %x %08x %%` only; `%u` and `%x` take `unsigned` (cast a uint32_t, which is
- * `unsigned long` on this target).
+ * Minimal printf (given, console.c): `%s %c %d %u %x %08x %%` only; `%u` and `%x` take `unsigned` (cast a
+ * uint32_t, which is `unsigned long` on this target). @p fmt and the strings are kernel memory, borrowed.
  * @rust `core::fmt` with `write!` to the UART
  */
 void k_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/**
+ * The console driver k_main() puts in ::k_env (given, console.c): writes @p len bytes at process address @p addr.
+ * @param ctx unused.
+ * @param addr a process address: k_syscall() has checked that [addr, addr+len) lies in the caller's RAM or code.
+ * @param len bytes to write.
+ * @return @p len.
+ * @rust Tock's console capsule writing a process's allowed buffer
+ */
+uint32_t k_console_write(void *ctx, uint32_t addr, uint32_t len);
 /** Prints "kernel panic: " and @p msg, then exits QEMU with ::K_EXIT_PANIC. @rust `#[panic_handler]` */
 void k_panic(const char *msg) __attribute__((noreturn));
-/** Semihosting SYS_EXIT_EXTENDED: QEMU exits with @p code. @rust `cortex_m_semihosting::debug::exit` */
+/**
+ * Semihosting SYS_EXIT_EXTENDED (given, runtime.c): QEMU exits with @p code.
+ * @rust `cortex_m_semihosting::debug::exit`
+ */
 void k_semihost_exit(int code) __attribute__((noreturn));
+
+/* ---- given helpers for the kernel's loop (here, proc.c and fault.c) ----------------------------------------------
+ * The table (procs, nprocs) and the queues belong to kernel.c; these only touch what they are handed. */
+
+struct k_sched;
+
+/**
+ * @brief The hardware frame of a process that is off the CPU: 32 bytes (its r4–r11) above its saved psp.
+ * @param p a process whose psp passed k_stack_ok(); borrowed.
+ * @return a pointer into the process's RAM, valid until the process runs again.
+ * @rust the `ExceptionFrame` Tock reads through a process's `stored_state`
+ */
+static inline k_frame *k_frame_of(const k_proc *p)
+{
+    /* SAFETY: p->psp passed k_stack_ok: 32 bytes of r4-r11 then a whole frame lie in the process's RAM. */
+    return (k_frame *)(uintptr_t)(p->psp + 32);
+}
+/**
+ * @brief Marks @p p ::K_READY and appends it to its queue in @p s; panics if it is queued already (a kernel bug:
+ *        the queue would become a cycle).
+ * @param s the loop's ready queues; borrowed.
+ * @param p the process; borrowed.
+ * @rust `RoundRobinSched`'s `processes.push_tail(node)` after `set_state(Runnable)`
+ */
+void k_make_ready(struct k_sched *s, k_proc *p);
+/**
+ * @brief Whether any of the @p n processes at @p procs may still run (neither exited nor faulted).
+ * @rust `processes.iter().any(|p| p.is_running())`
+ */
+bool k_any_alive(const k_proc *procs, unsigned n);
+/**
+ * @brief The status QEMU exits with once the @p n processes at @p procs have stopped (the rule is k_main()'s).
+ * @rust `processes.iter().find_map(|p| p.failure())`, mapped to an exit code
+ */
+int k_exit_status(const k_proc *procs, unsigned n);
+/**
+ * @brief Prints why @p p faulted, read from the fault status registers (then cleared), and marks it ::K_FAULTED.
+ * @param p the process that was running; borrowed.
+ * @param stack_ok whether its saved psp passed k_stack_ok(): only then is its pc read and printed.
+ * @rust Tock's `ProcessFaultPolicy` and `print_full_process`
+ */
+void k_report_fault(k_proc *p, bool stack_ok);
+
+/* ---- preconditions -------------------------------------------------------------------------------------------- */
+
+/**
+ * @def K_ASSERT
+ * Stops on a broken precondition: a bug in the kernel that called, never a process's doing (what a process
+ * hands over is checked and refused with a ::k_err instead). On the host, where the tests run, it is `assert`;
+ * on the ARM image, which has no C library to report an assert, it is k_panic() naming the condition.
+ * @rust `debug_assert!`, a panic on a broken invariant
+ */
+#if defined(__arm__)
+#define K_ASSERT(cond) ((cond) ? (void)0 : k_panic("assertion failed: " #cond))
+#else
+#include <assert.h>
+#define K_ASSERT(cond) assert(cond)
+#endif
 
 #endif

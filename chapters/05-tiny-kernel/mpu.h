@@ -2,6 +2,8 @@
  * @file mpu.h
  * @brief Chapter 05, part 4: ARMv7-M MPU region arithmetic (portable; kernel.c writes the result to hardware).
  *
+ * **Prefix.** `k_` (`K_` for constants) stands for *kernel*, as in kernel.h; the MPU's are `k_mpu_`, `K_MPU_`.
+ *
  * A Cortex-M3 MPU region is a power of two from 32 bytes to 4 GiB, aligned to its own size. A region of 256
  * bytes or more is cut into 8 equal subregions, each of which can be switched off (the SRD bits), which is how a
  * kernel covers memory that is not a power of two — Tock's `allocate_app_memory_region` does exactly this.
@@ -65,8 +67,8 @@ typedef struct k_mpu_region {
  * @return ::K_OK or ::K_ERR_INVAL (any rule above broken).
  * @rust `CortexMRegion::new`
  */
-K_MUST_USE k_err k_mpu_encode(uint32_t base, uint32_t size, k_mpu_access access, uint8_t srd, unsigned number,
-                              k_mpu_region *out);
+FT_MUST_USE k_err k_mpu_encode(uint32_t base, uint32_t size, k_mpu_access access, uint8_t srd, unsigned number,
+                               k_mpu_region *out);
 
 /**
  * @brief The smallest single region (with subregions off where needed) that allows exactly [start, start+len).
@@ -83,8 +85,8 @@ K_MUST_USE k_err k_mpu_encode(uint32_t base, uint32_t size, k_mpu_access access,
  *         single region can cover the range exactly.
  * @rust Tock's `allocate_app_memory_region` / `update_app_memory_region`
  */
-K_MUST_USE k_err k_mpu_cover(uint32_t start, uint32_t len, k_mpu_access access, unsigned number,
-                             k_mpu_region *out);
+FT_MUST_USE k_err k_mpu_cover(uint32_t start, uint32_t len, k_mpu_access access, unsigned number,
+                              k_mpu_region *out);
 
 /**
  * @brief Whether region @p r lets an access touch every byte of [addr, addr+len).

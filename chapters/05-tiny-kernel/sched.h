@@ -2,6 +2,8 @@
  * @file sched.h
  * @brief Chapter 05, part 5: fixed-priority ready queues with round-robin inside a priority (portable).
  *
+ * **Prefix.** `k_` (`K_` for constants) stands for *kernel*, as in kernel.h; the scheduler's are `k_sched_`.
+ *
  * One FIFO queue per priority, linked through an array of "next" indices (no pointers, no allocation: the C
  * spelling of Tock's and Drone's static allocation), and a bitmap saying which queues are non-empty so the most
  * urgent ready process is found without a scan (Drone's and FreeRTOS's trick).
@@ -47,7 +49,7 @@ void k_sched_init(k_sched *s);
  * @return ::K_OK; ::K_ERR_INVAL if pid or prio is out of range; ::K_ERR_ALREADY if pid was added before.
  * @rust creating a Drone thread with `priority`
  */
-K_MUST_USE k_err k_sched_add(k_sched *s, int pid, unsigned prio);
+FT_MUST_USE k_err k_sched_add(k_sched *s, int pid, unsigned prio);
 
 /**
  * @brief Appends @p pid to the tail of its priority's queue.
@@ -55,7 +57,7 @@ K_MUST_USE k_err k_sched_add(k_sched *s, int pid, unsigned prio);
  *         left exactly as it was — linking a node twice would make a cycle).
  * @rust `RoundRobinSched`'s `processes.push_tail(node)`
  */
-K_MUST_USE k_err k_sched_ready(k_sched *s, int pid);
+FT_MUST_USE k_err k_sched_ready(k_sched *s, int pid);
 
 /**
  * @brief Removes and returns the head of the most urgent non-empty queue.
@@ -71,7 +73,8 @@ int k_sched_next(k_sched *s);
  * process has used at least ::K_SLICE_TICKS ticks and another process of the *same* priority is ready
  * (round-robin). False otherwise: a less urgent process never preempts, and nobody is switched out for nothing.
  * @param s the queues; only read.
- * @param running a registered pid that is not queued.
+ * @param running a registered pid that is not queued; anything else is a kernel bug, which the reference
+ *        solution stops with ::K_ASSERT.
  * @param slice_used ticks it has run since it was dispatched.
  * @rust `Scheduler::continue_process`; Drone's preemption by priority
  */

@@ -2,6 +2,8 @@
  * @file syscall.h
  * @brief Chapter 05, part 3: Tock-style system calls — the ABI, the argument checks, the dispatcher (portable).
  *
+ * **Prefix.** `k_` (`K_` for constants) stands for *kernel*, as in kernel.h.
+ *
  * A process calls the kernel with `svc #class`; the class is the instruction's immediate, as in Tock 2.0:
  *
  * | class | r0 | r1 | r2 | r3 | returns in r0 |
@@ -117,7 +119,7 @@ bool k_range_within(uint32_t addr, uint32_t len, uint32_t lo, uint32_t size);
  * @return ::K_OK or ::K_ERR_INVAL.
  * @rust Tock's `allow_readwrite` / `allow_readonly` calling `in_app_owned_memory` / `in_app_flash_memory`
  */
-K_MUST_USE k_err k_check_buffer(const k_proc *p, uint32_t addr, uint32_t len, bool writable);
+FT_MUST_USE k_err k_check_buffer(const k_proc *p, uint32_t addr, uint32_t len, bool writable);
 
 /**
  * @brief Whether a saved stack pointer leaves r4–r11 and a whole ::k_frame (64 bytes) inside the process's RAM,
@@ -160,7 +162,8 @@ bool k_upcall_deliver(k_proc *p, k_frame *f);
  * ::k_err in r0 and ::K_ACT_RESUME. Never dereferences a process address itself: the console write goes
  * through @p env after the range was checked.
  * @param env services; borrowed.
- * @param p the caller (state ::K_RUNNING); its fields change as the call says.
+ * @param p the caller, in state ::K_RUNNING (any other state is a kernel bug, which the reference solution stops
+ *        with ::K_ASSERT); its fields change as the call says.
  * @param cls the svc immediate (any value: unknown classes give ::K_ERR_NOSUPPORT).
  * @param f the caller's frame; borrowed, rewritten.
  * @rust Tock's `Kernel::handle_syscall`

@@ -2,6 +2,9 @@
  * @file user.h
  * @brief Chapter 05: the process side of the system-call ABI — `svc` stubs and a few helpers (given).
  *
+ * **Prefix.** `u_` (`U_` for macros) stands for *user*: code that runs in a process, unprivileged. The numbers
+ * it passes keep the kernel's `K_` names (syscall.h).
+ *
  * Processes include this, never the kernel headers' internals. On the ARM image each stub is one `svc`
  * instruction with the class as its immediate (syscall.h has the table); on the host, where there is no kernel
  * to call, every stub returns ::K_ERR_NOSUPPORT so the header still compiles.

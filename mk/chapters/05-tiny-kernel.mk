@@ -2,7 +2,8 @@
 #
 # Read by mk/chapter.mk after it has set CHS, IMPL, B, sources, TEST_DEPS, TEST_ENV, DEMO_DEPS, DEMO_CMD.
 #
-# An image = every file in `sources` (the student's kernel; the portable ones compile for ARM too) + a pristine
+# An image = every file in `sources` (the student's kernel; the portable ones compile for ARM too) + every file in
+# `given` (the vector table, printing, the exit, the loop's helpers: from chapters/ whatever IMPL is) + a pristine
 # scenario from tests/05-tiny-kernel/images/ (its processes, user_<name>.c, and boot_check.c), linked with
 # chapters/05-tiny-kernel/kernel.ld. Images do not depend on the host compiler or sanitizer variant, so they live
 # once per IMPL in $(BUILD)/<impl>/arm-none-eabi/05-tiny-kernel/.
@@ -10,6 +11,10 @@
 # A kernel that does not compile must not stop `make check`: the host tests still run and the QEMU tests fail
 # with the compiler's message. So the images are built by a sub-make whose failure is recorded in build.log and
 # removes every image (a stale image from older code must never be tested).
+#
+# K_CFLAGS, K_LDFLAGS and K_LDLIBS hold everything an ARM compile or link needs; bench/05-tiny-kernel/run.sh reads
+# them (bench_chapter_var), so the bench builds its kernel exactly as the tests do. Nothing here runs a command
+# while make reads the file: `print-K_CFLAGS` must answer without building or probing anything.
 
 K_CROSS ?= arm-none-eabi-gcc
 K_QEMU ?= qemu-system-arm
@@ -19,9 +24,10 @@ K_SCENARIOS := hello interleave regs crash allow prio exit panic
 K_ARCH := -mcpu=cortex-m3 -mthumb
 K_CFLAGS := -std=c17 -Wall -Wextra -Werror -g -O2 $(K_ARCH) -ffreestanding -fno-common -ffunction-sections \
     -fdata-sections -fno-tree-loop-distribute-patterns -fno-unwind-tables -fno-asynchronous-unwind-tables \
-    -Ichapters/$(CHS) -MMD -MP
+    -Ichapters/$(CHS) -Ichapters/include -MMD -MP
 K_LDFLAGS := $(K_ARCH) -nostdlib -nostartfiles -T chapters/$(CHS)/kernel.ld -Wl,--gc-sections -Wl,--no-warn-rwx-segments
-K_KERNEL_OBJS := $(patsubst %.c,$(KB)/kernel/%.o,$(sources))
+K_LDLIBS := -lgcc
+K_KERNEL_OBJS := $(patsubst %.c,$(KB)/kernel/%.o,$(filter %.c,$(sources))) $(patsubst %.c,$(KB)/given/%.o,$(given))
 K_IMAGES := $(foreach s,$(K_SCENARIOS),$(KB)/$(s).elf)
 K_DEBIAN := gcc-arm-none-eabi libnewlib-arm-none-eabi
 
@@ -48,21 +54,17 @@ k05-images:
 k05-elves: $(K_IMAGES)
 
 $(KB)/kernel/%.o: $(IMPL)/$(CHS)/%.c $(CONF)
-	@mkdir -p $(@D)
-	@echo "  ARM CC  $<"
-	$(Q)$(K_CROSS) $(K_CFLAGS) -c $< -o $@
+	$(call compile_c,$(K_CROSS) $(K_CFLAGS),ARM CC)
+$(KB)/given/%.o: chapters/$(CHS)/%.c $(CONF)
+	$(call compile_c,$(K_CROSS) $(K_CFLAGS),ARM CC)
 $(KB)/scen/%.o: tests/$(CHS)/images/%.c $(CONF)
-	@mkdir -p $(@D)
-	@echo "  ARM CC  $<"
-	$(Q)$(K_CROSS) $(K_CFLAGS) -c $< -o $@
+	$(call compile_c,$(K_CROSS) $(K_CFLAGS),ARM CC)
 $(KB)/scen/user_demo.o: chapters/$(CHS)/demo.c $(CONF)
-	@mkdir -p $(@D)
-	@echo "  ARM CC  $<"
-	$(Q)$(K_CROSS) $(K_CFLAGS) -c $< -o $@
+	$(call compile_c,$(K_CROSS) $(K_CFLAGS),ARM CC)
 
 $(KB)/%.elf: $(K_KERNEL_OBJS) $(KB)/scen/user_%.o $(KB)/scen/boot_check.o chapters/$(CHS)/kernel.ld
 	@echo "  ARM LD  $@"
-	$(Q)$(K_CROSS) $(K_LDFLAGS) $(filter %.o,$^) -lgcc -Wl,-Map,$(@:.elf=.map) -o $@
+	$(Q)$(K_CROSS) $(K_LDFLAGS) $(filter %.o,$^) $(K_LDLIBS) -Wl,-Map,$(@:.elf=.map) -o $@
 
 # Objects are intermediate in make's eyes (pattern rules chained to the images); keep them for rebuilds.
 .SECONDARY: $(K_KERNEL_OBJS) $(foreach s,$(K_SCENARIOS) demo,$(KB)/scen/user_$(s).o) $(KB)/scen/boot_check.o
@@ -70,5 +72,5 @@ $(KB)/%.elf: $(K_KERNEL_OBJS) $(KB)/scen/user_%.o $(KB)/scen/boot_check.o chapte
 -include $(K_KERNEL_OBJS:.o=.d) $(wildcard $(KB)/scen/*.d)
 
 # `make demo CH=05`: the host demo binary is a launcher that boots the demo image under QEMU.
-DEMO_DEPS := $(DEMO_BIN) $(KB)/demo.elf
+DEMO_DEPS += $(KB)/demo.elf
 DEMO_CMD = $(RUN_$(VARIANT)) $(DEMO_BIN) $(KB)/demo.elf

@@ -2,8 +2,8 @@
  * nolibc.c — chapter 02, part 4: a program with no C library at all.   (reference solution)
  *
  * Rust's `#![no_std]` drops the standard library and `#![no_main]` drops the runtime that calls `main`; what is
- * left is the entry point the kernel jumps to and whatever the program brings. Here that is `_start` (below, given)
- * and the shim of parts 1-3. Built with `-ffreestanding -nostdlib -static`: any call into libc would fail to link.
+ * left is the entry point the kernel jumps to and whatever the program brings. Here that is `_start` (given, in
+ * start.c) and the shim of parts 1-3. Built with `-ffreestanding -nostdlib -static`: any call into libc would fail to link.
  *
  * What it does (tests/02-syscall-shim checks each line):
  *   stdout  "hello from _start: pid <pid>, argc <argc>\n", then "argv[<i>] = <argument>\n" for every argument;
@@ -12,40 +12,9 @@
  */
 #include "sys.h"
 
+/* The program's body. start.c's `_start` calls it with the initial stack pointer; `used` keeps it even when
+ * nothing in C refers to it (a link-time optimiser sees no caller, only an assembler symbol). */
 _Noreturn void nolibc_start(const uintptr_t *sp);
-
-/*
- * The entry point (given). The kernel starts a static program with no return address: the stack pointer points at
- * argc, followed by argv[0..argc-1], a NULL, the environment, a NULL, and the auxiliary vector. A C function expects
- * a caller, so `_start` becomes one: it clears the frame pointer (the end of every backtrace), passes the stack
- * pointer as the first argument, keeps the stack 16-byte aligned and calls nolibc_start, which never returns; the
- * trap after the call stops the program if it does.
- * SAFETY: runs before any C code, touches only the frame pointer, the argument register and the stack pointer
- * (aligning it down stays inside the stack the kernel mapped), and never returns.
- */
-#if defined(__x86_64__)
-__asm__(".text\n"
-        ".global _start\n"
-        ".type _start, @function\n"
-        "_start:\n"
-        "    xor %ebp, %ebp\n"
-        "    mov %rsp, %rdi\n"
-        "    and $-16, %rsp\n"
-        "    call nolibc_start\n"
-        "    ud2\n"
-        ".size _start, . - _start\n");
-#elif defined(__aarch64__)
-__asm__(".text\n"
-        ".global _start\n"
-        ".type _start, %function\n"
-        "_start:\n"
-        "    mov x29, #0\n"
-        "    mov x30, #0\n"
-        "    mov x0, sp\n"
-        "    bl nolibc_start\n"
-        "    udf #0\n"
-        ".size _start, . - _start\n");
-#endif
 
 /* A line being built, written with one system call when complete (or when full). */
 struct line {

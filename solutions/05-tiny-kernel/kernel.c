@@ -16,24 +16,12 @@
 
 #define REG(addr) (*(volatile uint32_t *)(addr))
 #define SCB_SHCSR REG(0xE000ED24u)  /* bits 16-18: enable MemManage, BusFault, UsageFault */
-#define SCB_CFSR REG(0xE000ED28u)   /* configurable fault status; write 1 to clear */
-#define SCB_MMFAR REG(0xE000ED34u)
-#define SCB_BFAR REG(0xE000ED38u)
-#define SCB_HFSR REG(0xE000ED2Cu)
 #define MPU_CTRL REG(0xE000ED94u)   /* bit 0 ENABLE, bit 2 PRIVDEFENA */
 #define MPU_RBAR REG(0xE000ED9Cu)
 #define MPU_RASR REG(0xE000EDA0u)
 #define SYST_CSR REG(0xE000E010u)
 #define SYST_RVR REG(0xE000E014u)
 #define SYST_CVR REG(0xE000E018u)
-
-#define CFSR_IACCVIOL (1u << 0)
-#define CFSR_DACCVIOL (1u << 1)
-#define CFSR_MSTKERR (1u << 4)
-#define CFSR_MMARVALID (1u << 7)
-#define CFSR_BFARVALID (1u << 15)
-#define CFSR_STKERR (1u << 12)
-#define HFSR_FORCED (1u << 30)
 
 extern uint32_t _app_ram_start[];
 extern uint32_t __user_start[];
@@ -43,14 +31,6 @@ static k_proc procs[K_MAX_PROCS];
 static k_sched sched;
 static unsigned nprocs;
 static uint32_t idle_sleeps;
-
-static uint32_t console_write(void *ctx, uint32_t addr, uint32_t len)
-{
-    (void)ctx;
-    /* SAFETY: k_syscall checked that [addr, addr+len) lies in the caller's RAM or code, both mapped memory. */
-    k_write((const char *)(uintptr_t)addr, len);
-    return len;
-}
 
 static void mpu_init(void)
 {
@@ -105,19 +85,6 @@ static void load(unsigned pid, const k_app *app)
         k_panic("bad priority in the process table");
 }
 
-static k_frame *frame_of(const k_proc *p)
-{
-    /* SAFETY: p->psp passed k_stack_ok: 32 bytes of r4-r11 then a whole frame lie in the process's RAM. */
-    return (k_frame *)(uintptr_t)(p->psp + 32);
-}
-
-static void make_ready(k_proc *p)
-{
-    p->state = K_READY;
-    if (k_sched_ready(&sched, p->pid) != K_OK)
-        k_panic("a process was queued twice");  /* a kernel bug: the queues would become a cycle */
-}
-
 /* Fires due alarms; a process blocked in yield-wait whose upcall is now pending runs it when next dispatched. */
 static void expire_alarms(void)
 {
@@ -125,40 +92,16 @@ static void expire_alarms(void)
     for (unsigned i = 0; i < nprocs; i++) {
         k_proc *p = &procs[i];
         if (k_alarm_expire(p, now) && p->state == K_YIELDED) {
-            k_upcall_deliver(p, frame_of(p));
-            make_ready(p);
+            k_upcall_deliver(p, k_frame_of(p));
+            k_make_ready(&sched, p);
         }
     }
-}
-
-static void report_fault(k_proc *p, bool stack_ok)
-{
-    uint32_t cfsr = SCB_CFSR;
-    k_printf("kernel: process '%s' faulted: ", p->name);
-    if ((cfsr & CFSR_MMARVALID) && (cfsr & CFSR_DACCVIOL))
-        k_printf("data access violation at 0x%08x", (unsigned)SCB_MMFAR);
-    else if (cfsr & CFSR_IACCVIOL)
-        k_printf("instruction access violation");
-    else if (cfsr & (CFSR_MSTKERR | CFSR_STKERR))
-        k_printf("stack fault on exception entry");
-    else if (cfsr & CFSR_BFARVALID)
-        k_printf("bus fault at 0x%08x", (unsigned)SCB_BFAR);
-    else
-        k_printf("fault (CFSR 0x%08x, HFSR 0x%08x)", (unsigned)cfsr, (unsigned)SCB_HFSR);
-    if (SCB_HFSR & HFSR_FORCED)
-        k_printf(" (escalated to HardFault: MemManage, BusFault and UsageFault are not enabled in SHCSR)");
-    if (stack_ok)
-        k_printf(", pc 0x%08x", (unsigned)frame_of(p)->pc);
-    k_printf("; stopped after %u runs\n", (unsigned)p->runs);
-    SCB_CFSR = cfsr;  /* write-1-to-clear, so the next fault reports only itself */
-    SCB_HFSR = SCB_HFSR;
-    p->state = K_FAULTED;
 }
 
 /* Runs process p until it leaves the CPU: yields, blocks, exits, faults or is preempted. */
 static void run(k_proc *p)
 {
-    k_env env = {.console_write = console_write};
+    k_env env = {.console_write = k_console_write};
     unsigned slice = 0;
     p->state = K_RUNNING;
     p->runs++;
@@ -171,7 +114,7 @@ static void run(k_proc *p)
         if (stack_ok)
             p->psp = psp;
         if (reason == K_TRAP_FAULT) {
-            report_fault(p, stack_ok);
+            k_report_fault(p, stack_ok);
             return;
         }
         if (!stack_ok) {
@@ -183,14 +126,14 @@ static void run(k_proc *p)
         if (reason == K_TRAP_TICK) {
             expire_alarms();
             if (k_sched_should_switch(&sched, p->pid, ++slice)) {
-                make_ready(p);
+                k_make_ready(&sched, p);
                 return;
             }
             continue;
         }
         /* A system call. SAFETY: pc is the hardware-stacked address after the svc the process just executed,
          * inside its code (checked); the svc's immediate is the low byte of that halfword. */
-        k_frame *f = frame_of(p);
+        k_frame *f = k_frame_of(p);
         if (!k_range_within(f->pc - 2, 2, p->code_start, p->code_size)) {
             k_printf("kernel: process '%s' trapped from outside its code; stopped\n", p->name);
             p->state = K_FAULTED;
@@ -202,7 +145,7 @@ static void run(k_proc *p)
         case K_ACT_RESUME:
             continue;
         case K_ACT_YIELD:
-            make_ready(p);
+            k_make_ready(&sched, p);
             return;
         case K_ACT_WAIT:
             p->state = K_YIELDED;
@@ -214,25 +157,6 @@ static void run(k_proc *p)
             return;
         }
     }
-}
-
-static bool any_alive(void)
-{
-    for (unsigned i = 0; i < nprocs; i++)
-        if (procs[i].state != K_EXITED && procs[i].state != K_FAULTED)
-            return true;
-    return false;
-}
-
-static int exit_status(void)
-{
-    for (unsigned i = 0; i < nprocs; i++) {
-        if (procs[i].state == K_FAULTED)
-            return K_EXIT_FAULTED;
-        if (procs[i].exit_code != 0)
-            return (int)(procs[i].exit_code & 0xff);
-    }
-    return 0;
 }
 
 void k_main(void)
@@ -251,7 +175,7 @@ void k_main(void)
     SYST_RVR = K_TICK_COUNTS - 1;
     SYST_CVR = 0;
     SYST_CSR = 7;  /* enable, interrupt, processor clock */
-    while (any_alive()) {
+    while (k_any_alive(procs, nprocs)) {
         expire_alarms();
         int pid = k_sched_next(&sched);
         if (pid != K_NO_PROC) {
@@ -268,17 +192,10 @@ void k_main(void)
         __asm__ volatile("cpsie i" ::: "memory");
     }
     SYST_CSR = 0;
-    int status = exit_status();
+    int status = k_exit_status(procs, nprocs);
     k_printf("kernel: all processes stopped after %u ticks, %u idle sleeps; status %d\n", (unsigned)k_ticks,
              (unsigned)idle_sleeps, status);
     k_semihost_exit(status);
-}
-
-void k_kernel_fault(const k_frame *frame)
-{
-    k_printf("kernel: fault in the kernel itself at pc 0x%08x (CFSR 0x%08x)\n", (unsigned)frame->pc,
-             (unsigned)SCB_CFSR);
-    k_panic("kernel fault");
 }
 
 #else

@@ -88,6 +88,8 @@ bool k_sched_should_switch(const k_sched *s, int running, unsigned slice_used)
 {
     if (!pid_valid(running))
         return false;
+    /* A queued "running" process would be compared with itself: the caller dequeued nothing, a kernel bug. */
+    K_ASSERT(has_bit(s->registered, (unsigned)running) && !has_bit(s->queued, (unsigned)running));
     int top = top_priority(s->nonempty);
     int mine = s->prio[running];
     if (top > mine)

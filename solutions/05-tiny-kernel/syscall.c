@@ -172,6 +172,8 @@ static k_action sys_memop(k_proc *p, k_frame *f)
 
 k_action k_syscall(const k_env *env, k_proc *p, unsigned cls, k_frame *f)
 {
+    /* Only the process on the CPU can trap: any other state means the loop handed over the wrong process. */
+    K_ASSERT(p->state == K_RUNNING);
     switch (cls) {
     case K_SYS_YIELD:
         return sys_yield(p, f);
