@@ -30,8 +30,10 @@ OBJ=$OUT/obj-$IMPL_TAG
 mkdir -p "$OBJ"
 
 # ---- build --------------------------------------------------------------------------------------------------
-# The same flags and files as the test images: mk/chapters/05-tiny-kernel.mk holds them, bench_chapter_var asks.
-read -ra K_CFLAGS <<<"$(bench_chapter_var K_CFLAGS)"
+# The same files and flags as the test images (mk/chapters/05-tiny-kernel.mk holds them, bench_chapter_var asks),
+# built as a release build.
+# -DNDEBUG drops the kernel's debug assertions (K_ASSERT), as Rust's release profile drops debug_assert!.
+read -ra K_CFLAGS <<<"$(bench_chapter_var K_CFLAGS) -DNDEBUG"
 read -ra K_LDFLAGS <<<"$(bench_chapter_var K_LDFLAGS)"
 read -ra K_LDLIBS <<<"$(bench_chapter_var K_LDLIBS)"
 read -ra srcs <<<"$(bench_chapter_var CHAPTER_SRCS)"

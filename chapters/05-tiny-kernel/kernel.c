@@ -6,7 +6,7 @@
  * is ready; exit QEMU when every process has stopped. Every decision is delegated to the portable code
  * (sched.c, syscall.c, mpu.c); this file is the glue to the registers. Cortex-M3 only.
  *
- * Given, declared in kernel.h: k_frame_of, k_make_ready, k_any_alive, k_exit_status (proc.c), k_report_fault,
+ * Given: k_frame_of, k_any_alive, k_exit_status (kernel.h), k_make_ready (sched.h), k_report_fault,
  * k_kernel_fault (fault.c) and k_console_write (console.c). Yours: mpu_init, mpu_switch, load, expire_alarms, run
  * and k_main (the skeleton's k_main returns at once, so QEMU exits with K_EXIT_KERNEL_RETURNED). The static
  * functions and variables are marked `unused` only so that this skeleton compiles before anything uses them; the

@@ -9,9 +9,9 @@
  * checks on what a process passes to a system call (syscall.h), the arithmetic of MPU regions (mpu.h) — is
  * portable C, compiled twice: for the host, where the Check tests run it under ASan, UBSan and Valgrind, and for
  * the ARM image. Everything that touches the machine — the vector table, start-up, the UART, the context switch,
- * programming the MPU — is in boot.c, switch.c and kernel.c, and in the given vectors.c, console.c, runtime.c,
- * proc.c and fault.c, which all compile to nothing on the host (`#if defined(__arm__)`) and are tested by booting
- * images under QEMU.
+ * programming the MPU — is in boot.c, switch.c and kernel.c, and in the given vectors.c, console.c, runtime.c
+ * and fault.c, which all compile to nothing on the host (`#if defined(__arm__)`) and are tested by booting images
+ * under QEMU.
  *
  * **Error convention** (the whole chapter): a fallible function returns a ::k_err, ::K_OK (zero) or a negative
  * code. The codes are Tock's `ErrorCode` values, negated; a system call returns the same numbers to a process in
@@ -163,7 +163,7 @@ extern const unsigned k_napps;
 
 /* ---- the hardware half (Cortex-M3 only) --------------------------------------------------------------------------
  * Yours: boot.c, switch.c, kernel.c. Given, linked into every image: vectors.c (the vector table), console.c,
- * runtime.c, proc.c and fault.c; each declaration below says where its definition lives. */
+ * runtime.c and fault.c; each declaration below says where its definition lives. */
 
 /** Why the CPU came back from a process; written by the handlers in switch.c. */
 typedef enum k_trap {
@@ -260,8 +260,10 @@ void k_panic(const char *msg) __attribute__((noreturn));
  */
 void k_semihost_exit(int code) __attribute__((noreturn));
 
-/* ---- given helpers for the kernel's loop (here, proc.c and fault.c) ----------------------------------------------
- * The table (procs, nprocs) and the queues belong to kernel.c; these only touch what they are handed. */
+/* ---- given helpers for the kernel's loop (here, sched.h and fault.c) ----------------------------------------------
+ * The table (procs, nprocs) and the queues belong to kernel.c; these only touch what they are handed. The small
+ * ones are static inline: the loop calls them on every pass, and a call into another file would lengthen every
+ * context switch. */
 
 struct k_sched;
 
@@ -277,23 +279,30 @@ static inline k_frame *k_frame_of(const k_proc *p)
     return (k_frame *)(uintptr_t)(p->psp + 32);
 }
 /**
- * @brief Marks @p p ::K_READY and appends it to its queue in @p s; panics if it is queued already (a kernel bug:
- *        the queue would become a cycle).
- * @param s the loop's ready queues; borrowed.
- * @param p the process; borrowed.
- * @rust `RoundRobinSched`'s `processes.push_tail(node)` after `set_state(Runnable)`
- */
-void k_make_ready(struct k_sched *s, k_proc *p);
-/**
  * @brief Whether any of the @p n processes at @p procs may still run (neither exited nor faulted).
  * @rust `processes.iter().any(|p| p.is_running())`
  */
-bool k_any_alive(const k_proc *procs, unsigned n);
+static inline bool k_any_alive(const k_proc *procs, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (procs[i].state != K_EXITED && procs[i].state != K_FAULTED)
+            return true;
+    return false;
+}
 /**
  * @brief The status QEMU exits with once the @p n processes at @p procs have stopped (the rule is k_main()'s).
  * @rust `processes.iter().find_map(|p| p.failure())`, mapped to an exit code
  */
-int k_exit_status(const k_proc *procs, unsigned n);
+static inline int k_exit_status(const k_proc *procs, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        if (procs[i].state == K_FAULTED)
+            return K_EXIT_FAULTED;
+        if (procs[i].exit_code != 0)
+            return (int)(procs[i].exit_code & 0xff);
+    }
+    return 0;
+}
 /**
  * @brief Prints why @p p faulted, read from the fault status registers (then cleared), and marks it ::K_FAULTED.
  * @param p the process that was running; borrowed.
@@ -308,10 +317,13 @@ void k_report_fault(k_proc *p, bool stack_ok);
  * @def K_ASSERT
  * Stops on a broken precondition: a bug in the kernel that called, never a process's doing (what a process
  * hands over is checked and refused with a ::k_err instead). On the host, where the tests run, it is `assert`;
- * on the ARM image, which has no C library to report an assert, it is k_panic() naming the condition.
+ * on the ARM image, which has no C library to report an assert, it is k_panic() naming the condition. Like
+ * `assert`, it checks nothing when NDEBUG is defined (the benchmark's release build).
  * @rust `debug_assert!`, a panic on a broken invariant
  */
-#if defined(__arm__)
+#if defined(__arm__) && defined(NDEBUG)
+#define K_ASSERT(cond) ((void)0)
+#elif defined(__arm__)
 #define K_ASSERT(cond) ((cond) ? (void)0 : k_panic("assertion failed: " #cond))
 #else
 #include <assert.h>

@@ -60,6 +60,23 @@ FT_MUST_USE k_err k_sched_add(k_sched *s, int pid, unsigned prio);
 FT_MUST_USE k_err k_sched_ready(k_sched *s, int pid);
 
 /**
+ * @brief Marks @p p ::K_READY and appends it to its queue in @p s; panics if it is queued already (a kernel bug:
+ *        the queue would become a cycle).
+ *
+ * A static inline here, beside k_sched_ready(), rather than a function of its own file: the kernel calls it on every
+ * switch, and the call would cost the switch a branch and a return across files.
+ * @param s the loop's ready queues; borrowed.
+ * @param p the process; borrowed.
+ * @rust `RoundRobinSched`'s `processes.push_tail(node)` after `set_state(Runnable)`
+ */
+static inline void k_make_ready(k_sched *s, k_proc *p)
+{
+    p->state = K_READY;
+    if (k_sched_ready(s, p->pid) != K_OK)
+        k_panic("a process was queued twice"); /* a kernel bug: the queues would become a cycle */
+}
+
+/**
  * @brief Removes and returns the head of the most urgent non-empty queue.
  * @return a pid, or ::K_NO_PROC when nothing is ready.
  * @rust `Scheduler::next()` returning `SchedulingDecision::RunProcess` or `TrySleep`
