@@ -53,6 +53,8 @@ void ft_register_part(const ft_part *p);
     }                                                                                    \
     struct ft_part_semicolon_##num_
 
+/* What START_TEST expands to since Check 0.13 (the function and its TTest: name, function, file, line), plus the
+ * ft_test record with points and hint; the shared main passes the TTest to tcase_add_test_raise_signal. */
 #define FT_TEST_WITH_SIGNAL_(part_, name_, points_, signal_, hint_)                      \
     static void name_##_fn(int _i CK_ATTRIBUTE_UNUSED);                                  \
     static const TTest name_##_ttest = {#name_, name_##_fn, __FILE__, __LINE__};         \

@@ -6,7 +6,8 @@
 #define FT_MESSAGES_H
 
 /* A short explanation to print after Check's message for a test that ended early (a sanitizer's exit code, a
- * signal, a timeout), or "" when the message is an ordinary failed assertion. The string is static. */
+ * signal, a timeout): " (meaning)" with the meaning exit_status.def gives, or "" when the message is an ordinary
+ * failed assertion. The string is static. */
 const char *ft_explain_exit(const char *message);
 
 /* Rewrites Check's TAP log at @p path so that tests ended by FT_SKIP read "ok N - ... # SKIP reason". */

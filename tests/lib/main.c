@@ -257,7 +257,8 @@ static SRunner *build_runner(const bool *selected)
             TCase *tc = tcase_create(tests[i]->name);
             if (!env_timeout)
                 tcase_set_timeout(tc, FT_DEFAULT_TIMEOUT); /* scaled by CK_TIMEOUT_MULTIPLIER */
-            _tcase_add_test(tc, tests[i]->ttest, tests[i]->signal, 0, 0, 1);
+            /* FT_TEST builds the TTest that START_TEST builds (Check 0.13 on), so the public macro takes it as is. */
+            tcase_add_test_raise_signal(tc, tests[i]->ttest, tests[i]->signal);
             suite_add_tcase(s, tc);
         }
         if (!sr)
@@ -293,63 +294,121 @@ static void collect(SRunner *sr, struct outcome *out, const bool *selected)
     free(results);
 }
 
-int main(int argc, char **argv)
-{
-    struct options o = parse_options(argc, argv);
-    const char *no_color = getenv("NO_COLOR");
-    use_color = isatty(STDOUT_FILENO) && !(no_color && *no_color);
-    qsort(parts, n_parts, sizeof parts[0], compare_parts);
+/* ---- main's steps --------------------------------------------------------------------------------------- */
 
+/* Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org). */
+static bool stdout_wants_color(void)
+{
+    const char *no_color = getenv("NO_COLOR");
+    return isatty(STDOUT_FILENO) && !(no_color && *no_color);
+}
+
+/* Sorts the parts by number (their constructors run in no set order) and checks that every test names a part
+ * some FT_PART declares; false, with the message printed, if one does not. */
+static bool sort_and_check_parts(void)
+{
+    qsort(parts, n_parts, sizeof parts[0], compare_parts);
     for (size_t i = 0; i < n_tests; i++) {
         if (!find_part(tests[i]->part)) {
             fprintf(stderr, "ferrite: test %s names part %d, which no FT_PART declares\n", tests[i]->name,
                     tests[i]->part);
-            return 2;
+            return false;
         }
     }
-    if (o.list) {
-        for (size_t i = 0; i < n_tests; i++)
-            printf("%d\t%s\t%d\t%s\n", tests[i]->part, tests[i]->name, tests[i]->points, tests[i]->hint);
-        return 0;
-    }
+    return true;
+}
 
-    static bool selected[FT_MAX_TESTS];
+/* --list: one line per test, part, name, points and hint, tab-separated, in registration order. */
+static void list_tests(void)
+{
+    for (size_t i = 0; i < n_tests; i++)
+        printf("%d\t%s\t%d\t%s\n", tests[i]->part, tests[i]->name, tests[i]->points, tests[i]->hint);
+}
+
+/* Marks in @p selected the tests that @p only names (all of them when it is NULL); returns how many. */
+static size_t select_tests(const char *only, bool *selected)
+{
     size_t n_selected = 0;
     for (size_t i = 0; i < n_tests; i++)
-        n_selected += selected[i] = !o.only || in_list(o.only, tests[i]->name);
-    if (n_selected == 0) {
-        fprintf(stderr, "ferrite: no test named '%s' in %s (list them with --list)\n", o.only, FT_CHAPTER);
-        return 2;
-    }
+        n_selected += selected[i] = !only || in_list(only, tests[i]->name);
+    return n_selected;
+}
 
+/* Builds the suites of the selected tests and runs them, each in its own forked process, with Check's XML and TAP
+ * logs written where the options ask. The caller frees the runner, which holds the results. */
+static SRunner *run_tests(const bool *selected, const struct options *o)
+{
     SRunner *sr = build_runner(selected);
-    if (o.xml)
-        srunner_set_xml(sr, o.xml);
-    if (o.tap)
-        srunner_set_tap(sr, o.tap);
+    if (o->xml)
+        srunner_set_xml(sr, o->xml);
+    if (o->tap)
+        srunner_set_tap(sr, o->tap);
     fflush(NULL); /* forked children must not inherit unflushed output */
     srunner_run_all(sr, CK_SILENT);
+    return sr;
+}
 
-    static struct outcome out[FT_MAX_TESTS];
-    collect(sr, out, selected);
-    if (!o.quiet)
-        print_failures(out, selected);
-    print_table(out, selected);
-    srunner_print(sr, CK_MINIMAL); /* Check's own summary line */
-    if (o.results)
-        write_results(o.results, out, selected);
-
+/* Counts the selected tests that ended with FT_SKIP and says so under the table; in the TAP log they become
+ * `ok N # SKIP reason`. Returns the count. */
+static int report_skips(const struct outcome *out, const bool *selected, const char *tap)
+{
     int skipped = 0;
     for (size_t i = 0; i < n_tests; i++)
         skipped += selected[i] && out[i].status == RAN_SKIP;
     if (skipped) {
         printf("%d test%s skipped (Check counts %s among its failures; %s no points)\n", skipped,
                skipped == 1 ? "" : "s", skipped == 1 ? "it" : "them", skipped == 1 ? "it scores" : "they score");
-        if (o.tap)
-            ft_tap_mark_skips(o.tap);
+        if (tap)
+            ft_tap_mark_skips(tap);
+    }
+    return skipped;
+}
+
+/* What a student reads after the run, in this order: the failures with their hints (unless --quiet), the table
+ * per part, Check's own summary line, then the note on skipped tests; and the results file for the harness.
+ * Returns how many tests were skipped. */
+static int report(SRunner *sr, const struct outcome *out, const bool *selected, const struct options *o)
+{
+    if (!o->quiet)
+        print_failures(out, selected);
+    print_table(out, selected);
+    srunner_print(sr, CK_MINIMAL); /* Check's own summary line */
+    if (o->results)
+        write_results(o->results, out, selected);
+    return report_skips(out, selected, o->tap);
+}
+
+/* 0 when every selected test passed or was skipped, else 1. Check counts a skip as a failure, and a selected test it
+ * has no result for is in none of its counts: the one is taken off, the other added. */
+static int exit_status(SRunner *sr, int skipped, size_t n_selected)
+{
+    int failed = srunner_ntests_failed(sr) - skipped + (int)(n_selected - (size_t)srunner_ntests_run(sr));
+    return failed == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o = parse_options(argc, argv);
+    use_color = stdout_wants_color();
+    if (!sort_and_check_parts())
+        return 2;
+    if (o.list) {
+        list_tests();
+        return 0;
     }
 
-    int failed = srunner_ntests_failed(sr) - skipped + (int)(n_selected - (size_t)srunner_ntests_run(sr));
+    static bool selected[FT_MAX_TESTS];
+    size_t n_selected = select_tests(o.only, selected);
+    if (n_selected == 0) {
+        fprintf(stderr, "ferrite: no test named '%s' in %s (list them with --list)\n", o.only, FT_CHAPTER);
+        return 2;
+    }
+
+    SRunner *sr = run_tests(selected, &o);
+    static struct outcome out[FT_MAX_TESTS];
+    collect(sr, out, selected);
+    int skipped = report(sr, out, selected, &o);
+    int status = exit_status(sr, skipped, n_selected);
     srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return status;
 }

@@ -12,24 +12,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* What a student should make of Check's terse messages about a test process that did not finish normally. */
+/*
+ * What a student should make of Check's terse messages about a test process that did not finish normally. The
+ * table is exit_status.def, which the harness reads too; each meaning is returned as " (meaning)", a literal.
+ */
 const char *ft_explain_exit(const char *message)
 {
     static const struct {
-        const char *prefix, *meaning;
+        const char *prefix, *explanation;
     } known[] = {
-        {"Early exit with return value 1", " (AddressSanitizer/UBSan: read its report above)"},
-        {"Early exit with return value 23", " (LeakSanitizer found a leak: its report above shows where it was allocated)"},
-        {"Early exit with return value 66", " (ThreadSanitizer: read its report above)"},
-        {"Early exit with return value 99", " (Valgrind found an error or a leak: its report above shows where)"},
-        {"Received signal 11", " (a crash: `make check` builds with ASan, whose report above names the bad access)"},
-        {"Received signal 6", " (abort: an assertion or a sanitizer stopped the program; see the report above)"},
-        {"Test timeout expired", " (an endless loop or a wait that never ends)"},
+#define FT_EXIT(prefix, meaning) {prefix, " (" meaning ")"},
+#include "exit_status.def"
+#undef FT_EXIT
     };
     for (size_t i = 0; message && i < sizeof known / sizeof known[0]; i++) {
+        /* The prefix must end where a word of the message ends: "return value 1" never matches "return value 127". */
         size_t n = strlen(known[i].prefix);
         if (!strncmp(message, known[i].prefix, n) && (message[n] == '\0' || message[n] == ',' || message[n] == ' '))
-            return known[i].meaning;
+            return known[i].explanation;
     }
     return "";
 }
