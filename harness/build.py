@@ -11,82 +11,43 @@ import re
 import subprocess
 from pathlib import Path
 
+import chaptermk
 import sandbox
+from chaptermk import CC
+from excerpts import compiler_message
+from records import Built
+from rubric import Rubric
+from workbook import Chapter
+from worktree import own_by_harness
 
-CC = "gcc"
 SECTIONS_BEFORE_MAIN = re.compile(r"^\.(init_array|fini_array|preinit_array|ctors|dtors|init|fini)(\.|$)")
 RUNTIME_NAMES = {"main", "_start", "_init", "_fini", "ft_register_test", "ft_register_part"}
 
 
-class Built:
-    def __init__(self, chapter):
-        self.chapter = chapter
-        self.status = "missing"      # built | build-failed | refused | missing | error
-        self.message = ""
-        self.test_bin = None
-        self.build_dir = None
-        self.env = {}                # what `make check` gives the test binary: ASAN_OPTIONS, TEST_ENV, ...
-        self.seconds = 0.0
-
-
-def _tool_env():
-    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8",
-            "NO_COLOR": "1"}
-
-
-def make_vars(tree, chapter, build, names, variant="asan"):
-    """Values of mk/chapter.mk's variables for this chapter, asked of make itself. Called before anything is
-    compiled into `build`, so make reads pristine files only (no dependency file a compiler wrote for a student)."""
-    goals = [f"ferrite-print-{n}" for n in names]
-    args = ["make", "-s", "--no-print-directory", "-f", "mk/chapter.mk", f"CH={chapter.name}", "IMPL=submission",
-            f"VARIANT={variant}", f"CC={CC}", f"BUILD={build}", "--eval", "ferrite-print-%: ; @echo '$($*)'",
-            *goals]
-    r = subprocess.run(args, cwd=tree, capture_output=True, text=True, env=_tool_env(), timeout=60)
-    if r.returncode != 0:
-        raise RuntimeError(f"mk/chapter.mk rejected chapter {chapter.name}: {r.stderr.strip()[-600:]}")
-    lines = r.stdout.splitlines()
-    return dict(zip(names, (ln.strip() for ln in lines)))
-
-
-def student_paths(text):
-    """Paths as the student knows them: the harness builds submission/NN-name/x.c, which is chapters/NN-name/x.c
-    in the student's own copy of the workbook."""
-    text = re.sub(r"/\S*?/tree/", "", text)
-    return re.sub(r"(?<![\w/.-])submission/(?=\d\d-)", "chapters/", text)
-
-
-def compiler_message(output, limit=60):
-    """The compiler's complaints, without make's progress lines and its own summary."""
-    keep = [student_paths(ln) for ln in output.splitlines() if not re.match(r"^(  (CC|LINK) |make(\[\d+\])?: )", ln)]
-    if len(keep) > limit:
-        keep = keep[:limit] + [f"... ({len(keep) - limit} more lines)"]
-    return "\n".join(keep).strip()
-
-
 # ---- which names a chapter's code may not define or call -------------------------------------------------------------
 
-def _lib_path(name):
-    out = subprocess.run([CC, f"-print-file-name={name}"], capture_output=True, text=True).stdout.strip()
-    return out if os.path.isabs(out) and os.path.exists(out) else None
+def _lib_path(name: str) -> str | None:
+    path = subprocess.run([CC, f"-print-file-name={name}"], capture_output=True, text=True).stdout.strip()
+    return path if os.path.isabs(path) and os.path.exists(path) else None
 
 
-def _nm_defined(path, dynamic):
-    args = ["nm", "-D" if dynamic else "-g", "--defined-only", path]
-    out = subprocess.run(args, capture_output=True, text=True).stdout
-    return {ln.split()[-1].split("@")[0] for ln in out.splitlines() if len(ln.split()) >= 3}
+def _nm_defined(path: str, dynamic: bool) -> set[str]:
+    listing = subprocess.run(["nm", "-D" if dynamic else "-g", "--defined-only", path], capture_output=True,
+                             text=True).stdout
+    return {line.split()[-1].split("@")[0] for line in listing.splitlines() if len(line.split()) >= 3}
 
 
-@functools.lru_cache(maxsize=None)
-def reserved_names():
+@functools.cache
+def reserved_names() -> tuple[frozenset[str], frozenset[str]]:
     """(library, check): names the C library and the maths library export; names Check and subunit export."""
     library = set()
-    for so in ("libc.so.6", "libm.so.6"):
-        path = _lib_path(so)
+    for shared_object in ("libc.so.6", "libm.so.6"):
+        path = _lib_path(shared_object)
         if path:
             library |= _nm_defined(path, True)
-    libs = subprocess.run(["pkg-config", "--libs", "check"], capture_output=True, text=True).stdout.split()
+    flags = subprocess.run(["pkg-config", "--libs", "check"], capture_output=True, text=True).stdout.split()
     check = set()
-    for flag in libs:
+    for flag in flags:
         if flag.startswith("-l") and flag[2:] not in ("m", "rt", "pthread", "c"):
             path = _lib_path(f"lib{flag[2:]}.a") or _lib_path(f"lib{flag[2:]}.so")
             if path:
@@ -94,15 +55,15 @@ def reserved_names():
     return frozenset(library), frozenset(check)
 
 
-def _symbols(obj):
+def _symbols(obj: str) -> tuple[dict[str, str], set[str]]:
     """(defined globals with their nm type letter, undefined names) of one object file."""
-    out = subprocess.run(["nm", "-P", obj], capture_output=True, text=True).stdout
+    listing = subprocess.run(["nm", "-P", obj], capture_output=True, text=True).stdout
     defined, undefined = {}, set()
-    for ln in out.splitlines():
-        parts = ln.split()
-        if len(parts) < 2:
+    for line in listing.splitlines():
+        fields = line.split()
+        if len(fields) < 2:
             continue
-        name, kind = parts[0], parts[1]
+        name, kind = fields[0], fields[1]
         if kind == "U":
             undefined.add(name)
         elif kind.isupper() or kind in ("i", "u", "v", "w"):
@@ -110,91 +71,91 @@ def _symbols(obj):
     return defined, undefined
 
 
-def _sections(obj):
-    out = subprocess.run(["readelf", "-SW", obj], capture_output=True, text=True).stdout
-    return re.findall(r"^\s*\[\s*\d+\]\s+(\S+)", out, flags=re.M)
+def _sections(obj: str) -> list[str]:
+    listing = subprocess.run(["readelf", "-SW", obj], capture_output=True, text=True).stdout
+    return re.findall(r"^\s*\[\s*\d+\]\s+(\S+)", listing, flags=re.M)
 
 
-def inspect_objects(objects):
+def inspect_objects(objects: list[str]) -> list[str]:
     """Reasons to refuse a chapter's objects (compiled without sanitizers, which add constructors of their own)."""
     library, check = reserved_names()
     reasons = []
     for obj in objects:
-        src = Path(obj).with_suffix(".c").name
-        for sec in _sections(obj):
-            if SECTIONS_BEFORE_MAIN.match(sec):
-                reasons.append(f"{src}: a constructor or destructor (section {sec}) would run outside any test")
+        source = Path(obj).with_suffix(".c").name
+        for section in _sections(obj):
+            if SECTIONS_BEFORE_MAIN.match(section):
+                reasons.append(f"{source}: a constructor or destructor (section {section}) would run outside any "
+                               "test")
         defined, undefined = _symbols(obj)
         for name, kind in sorted(defined.items()):
             if kind == "i":
-                reasons.append(f"{src}: `{name}` is an ifunc, whose resolver runs before main")
+                reasons.append(f"{source}: `{name}` is an ifunc, whose resolver runs before main")
             elif name in library or name in check or name in RUNTIME_NAMES:
-                reasons.append(f"{src}: defines `{name}`, which the C library, Check or the test runner already "
+                reasons.append(f"{source}: defines `{name}`, which the C library, Check or the test runner already "
                                "defines; the runner would call yours (make it static or rename it)")
         for name in sorted(undefined & (check | RUNTIME_NAMES)):
-            reasons.append(f"{src}: calls `{name}` of the test framework, which a chapter's code never needs")
+            reasons.append(f"{source}: calls `{name}` of the test framework, which a chapter's code never needs")
     return reasons
 
 
 # ---- building ------------------------------------------------------------------------------------------------------
 
-def _own_by_harness(path):
-    """After a build, nothing in it stays writable by the sandbox's uid: the tests run what was built, unaltered."""
-    for dirpath, dirs, files in os.walk(path):
-        for name in [dirpath] + [os.path.join(dirpath, f) for f in dirs + files]:
-            st = os.lstat(name)
-            if os.geteuid() == 0 and st.st_uid != 0:
-                os.lchown(name, 0, 0)
-            if not os.path.islink(name):
-                os.chmod(name, st.st_mode & 0o755)
+def _build_failure(outcome: sandbox.Outcome, limits: sandbox.Limits) -> str:
+    why = ("the build took longer than {:.0f} s".format(limits.wall) if outcome.timed_out else
+           "the build printed too much" if outcome.output_overflow else
+           "the compiler ran out of memory" if outcome.oom else "")
+    return "\n".join(filter(None, [why, compiler_message(outcome.text)])) or f"make exited with {outcome.code}"
 
 
-def build_chapter(box, tree, work, chapter, rubric, jobs):
-    """Builds one chapter in the sandbox; returns a Built."""
-    b = Built(chapter)
-    build = Path(work) / "build" / chapter.name
-    build.mkdir(parents=True)
-    os.chmod(build, 0o777)  # the sandbox's uid writes here; nothing else can reach it (README: Sandbox)
-    b.build_dir = build
-    info = make_vars(tree, chapter, build, ["TEST_BIN", "TEST_ENV", "ASAN_ENV", "IMPL_OBJS"])
-    linked = {Path(o).name for o in info["IMPL_OBJS"].split()}  # what the test binary links; a chapter may
-    # build other programs from its sources (a freestanding one with its own _start), which run apart from it
-    b.test_bin = Path(info["TEST_BIN"])
-    for word in (info["ASAN_ENV"] + " " + info["TEST_ENV"]).split():
-        key, sep, value = word.partition("=")
+def _test_env(make_words: str) -> dict[str, str]:
+    """The VAR=value words of make's ASAN_ENV and TEST_ENV, as an environment."""
+    env = {}
+    for word in make_words.split():
+        name, sep, value = word.partition("=")
         if sep:
-            b.env[key] = value
-    limits = sandbox.Limits(wall=rubric["build_timeout"], memory_mb=2048, pids=128, fsize_mb=256)
-    common = ["make", "--no-print-directory", "-f", "mk/chapter.mk", f"-j{jobs}", f"CH={chapter.name}",
-              "IMPL=submission"]
-    out = box.run(common + ["build", "VARIANT=asan", f"CC={CC}", f"BUILD={build}"], cwd=tree, env=_tool_env(),
-                  limits=limits, ro=[tree], rw=[build])
-    b.seconds = out.seconds
-    if out.code != 0 or not b.test_bin.is_file():
-        b.status = "build-failed"
-        why = "the build took longer than {:.0f} s".format(limits.wall) if out.timed_out else \
-              "the build printed too much" if out.output_overflow else \
-              "the compiler ran out of memory" if out.oom else ""
-        b.message = "\n".join(filter(None, [why, compiler_message(out.text)])) or f"make exited with {out.code}"
-        _own_by_harness(build)
-        return b
-    check = build / "check"
+            env[name] = value
+    return env
+
+
+def build_chapter(box: sandbox.Sandbox, tree: Path, work: Path, chapter: Chapter, rubric: Rubric,
+                  jobs: int) -> Built:
+    """Builds one chapter of the submission in the sandbox, then inspects the student's objects."""
+    build_dir = Path(work) / "build" / chapter.name
+    build_dir.mkdir(parents=True)
+    os.chmod(build_dir, 0o777)  # the sandbox's uid writes here; nothing else can reach it (README: Sandbox)
+    info = chaptermk.print_vars(tree, chapter.name, ["TEST_BIN", "TEST_ENV", "ASAN_ENV", "IMPL_OBJS"], "submission",
+                                "VARIANT=asan", f"CC={CC}", f"BUILD={build_dir}")
+    linked = {Path(obj).name for obj in info["IMPL_OBJS"].split()}  # what the test binary links; a chapter may
+    # build other programs from its sources (a freestanding one with its own _start), which run apart from it
+    test_bin = Path(info["TEST_BIN"])
+    env = _test_env(info["ASAN_ENV"] + " " + info["TEST_ENV"])
+    limits = sandbox.Limits(wall=rubric.build_timeout, memory_mb=2048, pids=128, fsize_mb=256)
+
+    def make(*arguments: str) -> sandbox.Outcome:
+        return box.run(chaptermk.make_command(chapter.name, "submission", f"-j{jobs}", *arguments), cwd=tree,
+                       env=chaptermk.tool_env(), limits=limits, read_only=[tree], writable=[build_dir])
+
+    def built(status: str, seconds: float, message: str = "") -> Built:
+        return Built(chapter=chapter, status=status, message=message, test_bin=test_bin, build_dir=build_dir,
+                     env=env, seconds=seconds)
+
+    outcome = make("build", "VARIANT=asan", f"CC={CC}", f"BUILD={build_dir}")
+    seconds = outcome.seconds
+    if outcome.code != 0 or not test_bin.is_file():
+        own_by_harness(build_dir)
+        return built("build-failed", seconds, _build_failure(outcome, limits))
+    inspection_dir = build_dir / "check"
     # The same sources, seen by the preprocessor exactly as in the ASan build, without the sanitizers' own
     # constructors; warnings are the ASan build's business, so they do not stop this one.
-    out = box.run(common + ["objects", "VARIANT=plain", f"CC={CC} -D__SANITIZE_ADDRESS__", f"BUILD={check}",
-                            "CFLAGS_COMMON=-std=c17 -w", "CFLAGS_plain=-O1 -fno-omit-frame-pointer"],
-                  cwd=tree, env=_tool_env(), limits=limits, ro=[tree], rw=[build])
-    b.seconds += out.seconds
-    _own_by_harness(build)
-    objects = sorted(o for o in (check / "submission" / f"plain-{CC}" / chapter.name / "impl").glob("*.o")
-                     if o.name in linked)
-    if out.code != 0 or len(objects) != len(linked):
-        b.status, b.message = "error", "the inspection build failed: " + compiler_message(out.text)
-        return b
-    reasons = inspect_objects([str(o) for o in objects])
+    outcome = make("objects", "VARIANT=plain", f"CC={CC} -D__SANITIZE_ADDRESS__", f"BUILD={inspection_dir}",
+                   "CFLAGS_COMMON=-std=c17 -w", "CFLAGS_plain=-O1 -fno-omit-frame-pointer")
+    seconds += outcome.seconds
+    own_by_harness(build_dir)
+    objects = sorted(obj for obj in (inspection_dir / "submission" / f"plain-{CC}" / chapter.name / "impl").glob("*.o")
+                     if obj.name in linked)
+    if outcome.code != 0 or len(objects) != len(linked):
+        return built("error", seconds, "the inspection build failed: " + compiler_message(outcome.text))
+    reasons = inspect_objects([str(obj) for obj in objects])
     if reasons:
-        b.status = "refused"
-        b.message = "refused: " + "; ".join(reasons)
-        return b
-    b.status = "built"
-    return b
+        return built("refused", seconds, "refused: " + "; ".join(reasons))
+    return built("built", seconds)

@@ -1,185 +1,200 @@
-"""Stage 5, report: one grade (score.py's dict) written as a human table, JSON, Gradescope's results.json, JUnit
-XML, or a CSV gradebook row. Every writer accepts a grade whose chapters did not build or whose grading failed
-part way: a report is always written."""
+"""Stage 5, report: one grade (grades.py) written as a human table, JSON, Gradescope's results.json, JUnit XML,
+or a CSV gradebook row. Every writer accepts a grade whose chapters did not build or whose grading failed part
+way: a report is always written."""
 
 import csv
 import io
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+
+from grades import ChapterGrade, Grade
 
 FORMATS = ("text", "json", "gradescope", "junit", "csv")
 
 
-def _pts(x):
-    return f"{x:g}" if abs(x - round(x)) < 1e-9 else f"{x:.2f}"
+def _pts(points: float) -> str:
+    return f"{points:g}" if abs(points - round(points)) < 1e-9 else f"{points:.2f}"
 
 
-def _where(part):
+def _where(part: int) -> str:
     return f"part {part}" if part else "perf"
 
 
-def _indent(text, by="      "):
-    return "\n".join(by + ln for ln in text.splitlines())
+def _indent(text: str, by: str = "      ") -> str:
+    return "\n".join(by + line for line in text.splitlines())
+
+
+def _percent(grade: Grade) -> float:
+    return 100.0 * grade.score / grade.max_score if grade.max_score else 0.0
+
+
+def _header(grade: Grade) -> list[str]:
+    """The sandbox, its warnings, the notes and the harness's error, one line each."""
+    lines = [f"sandbox: {grade.sandbox.mode if grade.sandbox else '?'}"]
+    lines += [f"warning: {warning}" for warning in (grade.sandbox.warnings if grade.sandbox else ())]
+    lines += [f"note: {note}" for note in grade.notes]
+    if grade.error:
+        lines.append(f"error: {grade.error}")
+    return lines
 
 
 # ---- text ----------------------------------------------------------------------------------------------------------
 
-def text(grade):
-    out = [f"Ferrite grade: {grade['submission']}"]
-    box = grade.get("sandbox", {})
-    out.append(f"sandbox: {box.get('mode', '?')}")
-    for w in box.get("warnings", []):
-        out.append(f"warning: {w}")
-    for n in grade.get("notes", []):
-        out.append(f"note: {n}")
-    if grade.get("error"):
-        out.append(f"error: {grade['error']}")
-    for ch in grade["chapters"]:
-        out.append("")
-        out.append(f"{ch['chapter']} — {ch['title']}")
-        if ch["status"] != "graded":
-            out.append(f"  {ch['status']}: {_pts(ch['score'])}/{_pts(ch['max_score'])} points")
-            if ch["message"]:
-                out.append(_indent(ch["message"], "    "))
+def _chapter_table(chapter: ChapterGrade) -> list[str]:
+    """A graded chapter as `make check` shows it: its parts, its total, then each failure with its hint."""
+    # The title column is as wide as the longest title (at least 44), as in `make check`.
+    width = max([44] + [len(part.title) for part in chapter.parts])
+    lines = []
+    for part in chapter.parts:
+        label = f"part {part.part:<2}" if part.part else "perf   "
+        lines.append(f"  {label} {part.title:<{width}} {part.passed:>3}/{part.tests:<3} tests "
+                     f"{_pts(part.score):>6}/{_pts(part.max_score):<6} points")
+    passed = sum(part.passed for part in chapter.parts)
+    lines.append(f"  {'total':<{width + 8}} {passed:>3}/{len(chapter.tests):<3} tests "
+                 f"{_pts(chapter.score):>6}/{_pts(chapter.max_score):<6} points")
+    for test in chapter.tests:
+        if test.status == "pass":
             continue
-        # The title column is as wide as the longest title (at least 44), as in `make check`.
-        width = max([44] + [len(p["title"]) for p in ch["parts"]])
-        for p in ch["parts"]:
-            label = f"part {p['part']:<2}" if p["part"] else "perf   "
-            out.append(f"  {label} {p['title']:<{width}} {p['passed']:>3}/{p['tests']:<3} tests "
-                       f"{_pts(p['score']):>6}/{_pts(p['max_score']):<6} points")
-        out.append(f"  {'total':<{width + 8}} {sum(p['passed'] for p in ch['parts']):>3}/{len(ch['tests']):<3} tests "
-                   f"{_pts(ch['score']):>6}/{_pts(ch['max_score']):<6} points")
-        for t in ch["tests"]:
-            if t["status"] == "pass":
-                continue
-            out.append(f"  ✗ {_where(t['part'])} · {t['name']} ({_pts(t['score'])}/{_pts(t['max_score'])} pts)")
-            out.append(_indent(t["message"] or "failed"))
-            if t.get("output"):
-                out.append(_indent("\n".join(t["output"].splitlines()[:12]), "        | "))
-            out.append(f"      hint: {t['hint']}")
-    out.append("")
-    out.append("Summary")
-    for ch in grade["chapters"]:
-        state = "" if ch["status"] == "graded" else f"  ({ch['status']})"
-        out.append(f"  {ch['chapter']:<30} {_pts(ch['score']):>7}/{_pts(ch['max_score']):<7} points{state}")
-    pct = 100.0 * grade["score"] / grade["max_score"] if grade["max_score"] else 0.0
-    out.append(f"  {'total':<30} {_pts(grade['score']):>7}/{_pts(grade['max_score']):<7} points  ({pct:.1f}%)")
-    out.append(f"  graded in {grade.get('seconds', 0):.1f} s")
-    return "\n".join(out) + "\n"
+        lines.append(f"  ✗ {_where(test.part)} · {test.name} ({_pts(test.score)}/{_pts(test.max_score)} pts)")
+        lines.append(_indent(test.message or "failed"))
+        if test.output:
+            lines.append(_indent("\n".join(test.output.splitlines()[:12]), "        | "))
+        lines.append(f"      hint: {test.hint}")
+    return lines
+
+
+def text(grade: Grade) -> str:
+    """The human report: a table per chapter like `make check`'s, the failures, and a summary."""
+    lines = [f"Ferrite grade: {grade.submission}", *_header(grade)]
+    for chapter in grade.chapters:
+        lines += ["", f"{chapter.chapter} — {chapter.title}"]
+        if chapter.status == "graded":
+            lines += _chapter_table(chapter)
+            continue
+        lines.append(f"  {chapter.status}: {_pts(chapter.score)}/{_pts(chapter.max_score)} points")
+        if chapter.message:
+            lines.append(_indent(chapter.message, "    "))
+    lines += ["", "Summary"]
+    for chapter in grade.chapters:
+        state = "" if chapter.status == "graded" else f"  ({chapter.status})"
+        lines.append(f"  {chapter.chapter:<30} {_pts(chapter.score):>7}/{_pts(chapter.max_score):<7} points{state}")
+    lines.append(f"  {'total':<30} {_pts(grade.score):>7}/{_pts(grade.max_score):<7} points  "
+                 f"({_percent(grade):.1f}%)")
+    lines.append(f"  graded in {grade.seconds:.1f} s")
+    return "\n".join(lines) + "\n"
 
 
 # ---- JSON ----------------------------------------------------------------------------------------------------------
 
-def as_json(grade):
-    return json.dumps(grade, indent=2, ensure_ascii=False) + "\n"
+def as_json(grade: Grade) -> str:
+    """The JSON report: the grade itself, every field (harness/README.md, "Reports")."""
+    return json.dumps(grade.to_json(), indent=2, ensure_ascii=False) + "\n"
 
 
 # ---- Gradescope ------------------------------------------------------------------------------------------------------
 
-def gradescope(grade):
+def gradescope(grade: Grade) -> str:
     """Gradescope's results.json: score, tests with name, score, max_score, status, output, visibility."""
-    top = [f"sandbox: {grade.get('sandbox', {}).get('mode', '?')}"]
-    top += [f"warning: {w}" for w in grade.get("sandbox", {}).get("warnings", [])]
-    top += [f"note: {n}" for n in grade.get("notes", [])]
-    if grade.get("error"):
-        top.append(f"error: {grade['error']}")
+    top = _header(grade)
     tests = []
-    for ch in grade["chapters"]:
-        if ch["status"] != "graded":
-            top.append(f"{ch['chapter']}: {ch['status']}\n{ch['message']}")
-        for t in ch["tests"]:
-            body = [] if t["status"] == "pass" else [t["message"], f"hint: {t['hint']}"]
-            if t.get("output"):
-                body.append(t["output"])
+    for chapter in grade.chapters:
+        if chapter.status != "graded":
+            top.append(f"{chapter.chapter}: {chapter.status}\n{chapter.message}")
+        for test in chapter.tests:
+            body = [] if test.status == "pass" else [test.message, f"hint: {test.hint}"]
+            if test.output:
+                body.append(test.output)
             tests.append({
-                "name": f"{ch['chapter']} · {_where(t['part'])} · {t['name']}",
-                "score": t["score"], "max_score": t["max_score"],
-                "status": "passed" if t["status"] == "pass" else "failed",
+                "name": f"{chapter.chapter} · {_where(test.part)} · {test.name}",
+                "score": test.score, "max_score": test.max_score,
+                "status": "passed" if test.status == "pass" else "failed",
                 "output": "\n".join(body), "visibility": "visible",
             })
-    doc = {"score": grade["score"], "max_score": grade["max_score"], "output": "\n".join(top),
-           "execution_time": round(grade.get("seconds", 0)), "visibility": "visible",
-           "stdout_visibility": "hidden", "tests": tests}
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    results = {"score": grade.score, "max_score": grade.max_score, "output": "\n".join(top),
+               "execution_time": round(grade.seconds), "visibility": "visible",
+               "stdout_visibility": "hidden", "tests": tests}
+    return json.dumps(results, indent=2, ensure_ascii=False) + "\n"
 
 
 # ---- JUnit ----------------------------------------------------------------------------------------------------------
 
-def junit(grade):
-    root = ET.Element("testsuites", name=f"ferrite: {grade['submission']}")
-    n_all = n_fail = 0
-    for ch in grade["chapters"]:
-        for p in ch["parts"]:
-            tests = [t for t in ch["tests"] if t["part"] == p["part"]]
-            suite = ET.SubElement(root, "testsuite", name=f"{ch['chapter']} / {_where(p['part'])}: {p['title']}",
+def junit(grade: Grade) -> str:
+    """JUnit XML: a testsuite per part (its points in properties), a failure per failed test, an error per test of
+    a chapter that was not graded."""
+    root = ET.Element("testsuites", name=f"ferrite: {grade.submission}")
+    all_tests = all_failed = 0
+    for chapter in grade.chapters:
+        for part in chapter.parts:
+            tests = [test for test in chapter.tests if test.part == part.part]
+            suite = ET.SubElement(root, "testsuite", name=f"{chapter.chapter} / {_where(part.part)}: {part.title}",
                                   tests=str(len(tests)), failures="0", errors="0",
-                                  time=f"{sum(t.get('seconds') or 0 for t in tests):.3f}")
-            props = ET.SubElement(suite, "properties")
-            ET.SubElement(props, "property", name="score", value=_pts(p["score"]))
-            ET.SubElement(props, "property", name="max_score", value=_pts(p["max_score"]))
-            fails = errors = 0
-            for t in tests:
-                case = ET.SubElement(suite, "testcase", name=t["name"], time=f"{t.get('seconds') or 0:.3f}",
-                                     classname=f"{ch['chapter']}.{_where(p['part']).replace(' ', '')}")
-                if t["status"] == "pass":
+                                  time=f"{sum(test.seconds or 0 for test in tests):.3f}")
+            properties = ET.SubElement(suite, "properties")
+            ET.SubElement(properties, "property", name="score", value=_pts(part.score))
+            ET.SubElement(properties, "property", name="max_score", value=_pts(part.max_score))
+            failures = errors = 0
+            for test in tests:
+                case = ET.SubElement(suite, "testcase", name=test.name, time=f"{test.seconds or 0:.3f}",
+                                     classname=f"{chapter.chapter}.{_where(part.part).replace(' ', '')}")
+                if test.status == "pass":
                     continue
-                if ch["status"] != "graded":
+                if chapter.status != "graded":
                     errors += 1
-                    el = ET.SubElement(case, "error", message=f"{ch['status']}", type=ch["status"])
-                    el.text = ch["message"]
+                    element = ET.SubElement(case, "error", message=f"{chapter.status}", type=chapter.status)
+                    element.text = chapter.message
                 else:
-                    fails += 1
-                    el = ET.SubElement(case, "failure", message=t["message"][:500], type="fail")
-                    el.text = "\n".join(filter(None, [t["message"], f"hint: {t['hint']}", t.get("output", "")]))
-            suite.set("failures", str(fails))
+                    failures += 1
+                    element = ET.SubElement(case, "failure", message=test.message[:500], type="fail")
+                    element.text = "\n".join(filter(None, [test.message, f"hint: {test.hint}", test.output]))
+            suite.set("failures", str(failures))
             suite.set("errors", str(errors))
-            n_all += len(tests)
-            n_fail += fails + errors
-    root.set("tests", str(n_all))
-    root.set("failures", str(n_fail))
+            all_tests += len(tests)
+            all_failed += failures + errors
+    root.set("tests", str(all_tests))
+    root.set("failures", str(all_failed))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
 # ---- CSV gradebook ---------------------------------------------------------------------------------------------------
 
-def csv_header(chapter_names):
+def csv_header(chapter_names: Sequence[str]) -> list[str]:
+    """The gradebook's columns: totals, a column per chapter, status, notes."""
     return ["submission", "score", "max_score", "percent", *chapter_names, "status", "notes"]
 
 
-def csv_row(grade, chapter_names):
-    by_name = {c["chapter"]: c for c in grade["chapters"]}
-    pct = 100.0 * grade["score"] / grade["max_score"] if grade["max_score"] else 0.0
-    cells = [grade["submission"], _pts(grade["score"]), _pts(grade["max_score"]), f"{pct:.1f}"]
-    for name in chapter_names:
-        c = by_name.get(name)
-        cells.append(_pts(c["score"]) if c else "")
-    states = sorted({c["status"] for c in grade["chapters"] if c["status"] != "graded"})
-    status = "error" if grade.get("error") else ("ok" if not states else ",".join(states))
-    notes = list(grade.get("notes", [])) + ([grade["error"]] if grade.get("error") else [])
-    cells += [status, " | ".join(notes)[:1000]]
-    return cells
+def csv_row(grade: Grade, chapter_names: Sequence[str]) -> list[str]:
+    """One submission's gradebook row: totals, a score per chapter, a status and the notes."""
+    by_name = {chapter.chapter: chapter for chapter in grade.chapters}
+    cells = [grade.submission, _pts(grade.score), _pts(grade.max_score), f"{_percent(grade):.1f}"]
+    cells += [_pts(by_name[name].score) if name in by_name else "" for name in chapter_names]
+    states = sorted({chapter.status for chapter in grade.chapters if chapter.status != "graded"})
+    status = "error" if grade.error else ("ok" if not states else ",".join(states))
+    notes = list(grade.notes) + ([grade.error] if grade.error else [])
+    return cells + [status, " | ".join(notes)[:1000]]
 
 
-def gradebook(grades, chapter_names):
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(csv_header(chapter_names))
-    for g in grades:
-        w.writerow(csv_row(g, chapter_names))
-    return buf.getvalue()
+def gradebook(grades: Sequence[Grade], chapter_names: Sequence[str]) -> str:
+    """The CSV gradebook: a header, then a row per grade."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(csv_header(chapter_names))
+    for grade in grades:
+        writer.writerow(csv_row(grade, chapter_names))
+    return buffer.getvalue()
 
 
-def render(grade, fmt):
-    if fmt == "text":
+def render(grade: Grade, report_format: str) -> str:
+    """The grade in one of FORMATS."""
+    if report_format == "text":
         return text(grade)
-    if fmt == "json":
+    if report_format == "json":
         return as_json(grade)
-    if fmt == "gradescope":
+    if report_format == "gradescope":
         return gradescope(grade)
-    if fmt == "junit":
+    if report_format == "junit":
         return junit(grade)
-    if fmt == "csv":
-        return gradebook([grade], [c["chapter"] for c in grade["chapters"]])
-    raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+    if report_format == "csv":
+        return gradebook([grade], [chapter.chapter for chapter in grade.chapters])
+    raise ValueError(f"unknown format {report_format!r}; one of {', '.join(FORMATS)}")

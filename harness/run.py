@@ -1,10 +1,10 @@
-"""Stage 3, run: the tests of every built chapter, in the sandbox, several invocations in parallel.
+"""Stage 3, run: the tests of every built chapter, in the sandbox, several runs in parallel.
 
-An invocation is `test --quiet --test NAME[,NAME...] --xml <fifo>`: the binary the workbook's own rules built,
-with Check's fork mode as in `make check` (one child per test), asked for tests by their pristine names. Check's
-XML log goes to a FIFO the harness creates for that invocation and reads itself; nothing the test process leaves
-on disk is ever read back. The verdict is made from that log, the runner's exit status and what the sandbox saw
-(score.py), never from stdout.
+A run is `test --quiet --test NAME[,NAME...] --xml <fifo>`: the binary the workbook's own rules built, with
+Check's fork mode as in `make check` (one child per test), asked for tests by their pristine names. Check's XML log
+goes to a FIFO the harness creates for that run and reads itself; nothing the test process leaves on disk is ever
+read back. The verdict is made from that log, the runner's exit status and what the sandbox saw (verdict.py),
+never from stdout.
 
 Tests run a part at a time, which saves a sandbox and a runner start-up per test. A part's run counts only if it
 is exactly what an honest runner produces: a complete log with one entry per test asked for and no other, and an
@@ -20,153 +20,156 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import sandbox
-import score
+from catalogue import DeclaredTest
+from chaptermk import tool_env
+from checklog import LogEntry, parse_log
+from records import Built, TestRun
+from rubric import Rubric
 from workbook import HARNESS
 
-GROUP = 16               # at most this many tests per invocation
+GROUP = 16               # at most this many tests per run
 RERUN_FOR_OUTPUT = 24    # at most this many failed tests per chapter run alone to show their own output
 
 
-def guard_library(work):
+def guard_library(work: Path) -> Path:
     """Compiles guard.c (see its header) into the work directory; returns its path."""
-    out = Path(work) / "guard.so"
-    subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", str(out), str(HARNESS / "guard.c")], check=True,
+    library = Path(work) / "guard.so"
+    subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", str(library), str(HARNESS / "guard.c")], check=True,
                    capture_output=True)
-    out.chmod(0o755)
-    return out
+    library.chmod(0o755)
+    return library
 
 
-def test_env(built, rubric, guard):
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8",
-           "NO_COLOR": "1", **built.env}
-    env["CK_DEFAULT_TIMEOUT"] = f"{rubric['timeout']:g}"
+def test_env(built: Built, rubric: Rubric, guard: Path) -> dict[str, str]:
+    """The test binary's whole environment: `make check`'s, the rubric's timeout, the guard preloaded."""
+    env = {**tool_env(), **built.env}
+    env["CK_DEFAULT_TIMEOUT"] = f"{rubric.timeout:g}"
     # ASan must not insist on being first in the library list (the guard is); and, where no memory cgroup
     # exists, its own RSS watchdog is the memory limit.
-    asan = env.get("ASAN_OPTIONS", "").strip(":")
-    env["ASAN_OPTIONS"] = ":".join(filter(None, [asan, "verify_asan_link_order=0",
-                                                 f"hard_rss_limit_mb={rubric['memory']}"]))
+    asan_options = env.get("ASAN_OPTIONS", "").strip(":")
+    env["ASAN_OPTIONS"] = ":".join(filter(None, [asan_options, "verify_asan_link_order=0",
+                                                 f"hard_rss_limit_mb={rubric.memory}"]))
     env["LD_PRELOAD"] = str(guard)
     return env
 
 
 class ChapterRun:
-    """The tests of one chapter, their raw results, and the time they have used of the chapter's budget."""
+    """The tests of one chapter while they run: their results, and the time they have used of the chapter's
+    budget. Shared by the threads running the chapter's parts."""
 
-    def __init__(self, built, rubric, env):
+    def __init__(self, built: Built, rubric: Rubric, env: dict[str, str]):
         self.built, self.rubric, self.env = built, rubric, env
-        self.spent, self.lock = 0.0, threading.Lock()
-        self.results, self.reruns, self.over = {}, 0, False
+        self.results: dict[str, TestRun] = {}
+        self._lock = threading.Lock()
+        self._seconds_spent = 0.0
+        self._reruns_for_output = 0
+        self.over_budget = False
 
-    def charge(self, seconds):
-        with self.lock:
-            self.spent += seconds
-            self.over = self.over or self.spent >= self.rubric["budget"]
+    def charge(self, seconds: float) -> None:
+        """Counts a run's time against the chapter's budget."""
+        with self._lock:
+            self._seconds_spent += seconds
+            self.over_budget = self.over_budget or self._seconds_spent >= self.rubric.budget
 
-    def may_rerun_for_output(self):
-        with self.lock:
-            self.reruns += 1
-            return self.reruns <= RERUN_FOR_OUTPUT
+    def may_rerun_for_output(self) -> bool:
+        """Whether one more crashed test may run again alone to show its own output (RERUN_FOR_OUTPUT)."""
+        with self._lock:
+            self._reruns_for_output += 1
+            return self._reruns_for_output <= RERUN_FOR_OUTPUT
 
 
-def invoke(box, tree, cr, names):
-    """One sandboxed run of the test binary for `names`; returns the sandbox's Outcome."""
-    timeout = cr.rubric["timeout"]
+def invoke(box: sandbox.Sandbox, tree: Path, chapter_run: ChapterRun,
+           names: list[str]) -> tuple[sandbox.Outcome, sandbox.Limits]:
+    """One sandboxed run of the test binary for `names`, and the limits it had."""
+    timeout, rubric = chapter_run.rubric.timeout, chapter_run.rubric
     # File size: the private /tmp is a size-capped tmpfs, so the limit only has to let sparse files through
     # (a test may write a page at 4 GiB + 4096 to prove 64-bit offsets).
     limits = sandbox.Limits(wall=len(names) * (timeout + 1) + 10, cpu=len(names) * (timeout + 1) + 10,
-                            memory_mb=cr.rubric["memory"], pids=cr.rubric["pids"], fsize_mb=8192)
-    argv = [str(cr.built.test_bin), "--quiet", "--test", ",".join(names), "--xml", "@LOG@"]
-    out = box.run(argv, cwd=tree, env=cr.env, limits=limits, ro=[tree, cr.built.build_dir, cr.env["LD_PRELOAD"]],
-                  log_pipe=True)
-    out.wall_limit, out.max_output = limits.wall, limits.max_output
-    return out
+                            memory_mb=rubric.memory, pids=rubric.pids, fsize_mb=8192)
+    built = chapter_run.built
+    argv = [str(built.test_bin), "--quiet", "--test", ",".join(names), "--xml", "@LOG@"]
+    outcome = box.run(argv, cwd=tree, env=chapter_run.env, limits=limits,
+                      read_only=[tree, built.build_dir, chapter_run.env["LD_PRELOAD"]], log_pipe=True)
+    return outcome, limits
 
 
-def _raw(name, out, **extra):
-    return {"name": name, "code": out.code, "seconds": round(out.seconds, 3), "timed_out": out.timed_out,
-            "wall_limit": out.wall_limit, "output_overflow": out.output_overflow, "output_bytes": out.output_bytes,
-            "log_overflow": out.log_overflow, "oom": out.oom, "pids_hit": out.pids_hit, "memory_mb": 0,
-            "max_output": out.max_output,
-            "leftovers": out.leftovers, "output": "", "log": "", **extra}
+def run_alone(box: sandbox.Sandbox, tree: Path, chapter_run: ChapterRun, test: DeclaredTest) -> TestRun:
+    """Runs one test on its own, where its log, its output and its exit status are its alone."""
+    outcome, limits = invoke(box, tree, chapter_run, [test.name])
+    chapter_run.charge(outcome.seconds)
+    return TestRun(name=test.name, outcome=outcome, limits=limits)
 
 
-def run_alone(box, tree, cr, test):
-    out = invoke(box, tree, cr, [test["name"]])
-    cr.charge(out.seconds)
-    return _raw(test["name"], out, output=out.text, log=out.log.decode("utf-8", "replace"),
-                memory_mb=cr.rubric["memory"])
-
-
-def honest_group(out, names):
+def honest_entries(outcome: sandbox.Outcome, names: list[str]) -> dict[str, LogEntry] | None:
     """The log's entries by name when the run is exactly what an honest runner gives, else None."""
-    if out.timed_out or out.output_overflow or out.log_overflow or out.code not in (0, 1):
+    if outcome.timed_out or outcome.output_overflow or outcome.log_overflow or outcome.code not in (0, 1):
         return None
-    entries = score.parse_log(out.log.decode("utf-8", "replace"))
-    if not entries or sorted(e["id"] for e in entries) != sorted(names):
+    entries = parse_log(outcome.log.decode("utf-8", "replace"))
+    if not entries or sorted(entry.name for entry in entries) != sorted(names):
         return None
-    all_passed = all(e["result"] == "success" for e in entries)
-    if all_passed != (out.code == 0):
+    all_passed = all(entry.result == "success" for entry in entries)
+    if all_passed != (outcome.code == 0):
         return None
-    return {e["id"]: e for e in entries}
+    return {entry.name: entry for entry in entries}
 
 
-def run_group(box, tree, cr, tests):
-    """Raw results for a group of tests of one chapter (see the module's comment)."""
+def _crashed(entry: LogEntry) -> bool:
+    return entry.result != "success" and entry.message.startswith(("Early exit", "Received signal"))
+
+
+def run_group(box: sandbox.Sandbox, tree: Path, chapter_run: ChapterRun,
+              tests: list[DeclaredTest]) -> dict[str, TestRun]:
+    """How each test of a group of one part was run (see the module's comment)."""
+    if chapter_run.over_budget:
+        why = f"not run: the chapter's {chapter_run.rubric.budget:g} s budget for all its tests was used up"
+        return {test.name: TestRun(name=test.name, not_run=why) for test in tests}
+    entries, outcome, limits = None, None, None
+    if len(tests) > 1:
+        outcome, limits = invoke(box, tree, chapter_run, [test.name for test in tests])
+        chapter_run.charge(outcome.seconds)
+        entries = honest_entries(outcome, [test.name for test in tests])
     results = {}
-    if cr.over:
-        for t in tests:
-            results[t["name"]] = {"name": t["name"], "skipped": f"not run: the chapter's {cr.rubric['budget']:g} s "
-                                                                "budget for all its tests was used up"}
-        return results
-    names = [t["name"] for t in tests]
-    out = invoke(box, tree, cr, names) if len(tests) > 1 else None
-    if out is not None:
-        cr.charge(out.seconds)
-    entries = honest_group(out, names) if out is not None else None
-    for t in tests:
-        e = entries.get(t["name"]) if entries else None
-        if e is not None:
-            r = _raw(t["name"], out, entry=e, memory_mb=cr.rubric["memory"])
-            r["code"] = 0 if e["result"] == "success" else 1
-            r["seconds"] = round(e["duration"], 3) if e["duration"] >= 0 else None
-            crashed = e["result"] != "success" and e["message"].startswith(("Early exit", "Received signal"))
-            if not (crashed and cr.may_rerun_for_output()):
-                results[t["name"]] = r
-                continue
-        results[t["name"]] = run_alone(box, tree, cr, t)
+    for test in tests:
+        entry = entries.get(test.name) if entries else None
+        if entry is not None and not (_crashed(entry) and chapter_run.may_rerun_for_output()):
+            results[test.name] = TestRun(name=test.name, outcome=outcome, limits=limits, entry=entry)
+        else:
+            results[test.name] = run_alone(box, tree, chapter_run, test)
     return results
 
 
-def groups_of(tests):
+def groups_of(tests: list[DeclaredTest]) -> list[list[DeclaredTest]]:
     """Tests in runs of at most GROUP, never mixing parts."""
-    runs, cur = [], []
-    for t in tests:
-        if cur and (cur[-1]["part"] != t["part"] or len(cur) == GROUP):
-            runs.append(cur)
-            cur = []
-        cur.append(t)
-    return runs + ([cur] if cur else [])
+    groups, current = [], []
+    for test in tests:
+        if current and (current[-1].part != test.part or len(current) == GROUP):
+            groups.append(current)
+            current = []
+        current.append(test)
+    return groups + ([current] if current else [])
 
 
-def run_all(box, tree, work, builds, rubrics, jobs):
-    """Runs the tests of every chapter whose build succeeded; returns {chapter name: {test name: raw result}}."""
-    runnable = [b for b in builds if b.status == "built"]
+def run_all(box: sandbox.Sandbox, tree: Path, work: Path, builds: list[Built], rubrics: dict[str, Rubric],
+            jobs: int) -> dict[str, dict[str, TestRun]]:
+    """Runs the tests of every chapter whose build succeeded: {chapter name: {test name: its run}}."""
+    runnable = [built for built in builds if built.status == "built"]
     if not runnable:
         return {}
     guard = guard_library(work)
-    runs = {b.chapter.name: ChapterRun(b, rubrics[b.chapter.name], test_env(b, rubrics[b.chapter.name], guard))
-            for b in runnable}
-    items = []
-    for b in runnable:
-        _, tests = b.chapter.catalogue()
-        items += [(runs[b.chapter.name], g) for g in groups_of(sorted(tests, key=lambda t: t["part"]))]
-    items.sort(key=lambda item: -len(item[1]))  # big groups first: the pool ends together
+    runs = {built.chapter.name: ChapterRun(built, rubrics[built.chapter.name],
+                                           test_env(built, rubrics[built.chapter.name], guard))
+            for built in runnable}
+    work_items = [(runs[built.chapter.name], group)
+                  for built in runnable for group in groups_of(built.chapter.catalogue().by_part())]
+    work_items.sort(key=lambda item: -len(item[1]))  # big groups first: the pool ends together
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [(cr, g, pool.submit(run_group, box, tree, cr, g)) for cr, g in items]
-        for cr, g, f in futures:
+        futures = [(chapter_run, group, pool.submit(run_group, box, tree, chapter_run, group))
+                   for chapter_run, group in work_items]
+        for chapter_run, group, future in futures:
             try:
-                cr.results.update(f.result())
-            except Exception as e:  # a harness fault costs these tests, not the grade
-                for t in g:
-                    cr.results[t["name"]] = {"name": t["name"], "error": f"the harness failed to run it: {e!r}"}
-    return {name: cr.results for name, cr in runs.items()}
+                chapter_run.results.update(future.result())
+            except Exception as error:  # a harness fault costs these tests, not the grade
+                for test in group:
+                    chapter_run.results[test.name] = TestRun(name=test.name,
+                                                             not_run=f"the harness failed to run it: {error!r}")
+    return {name: chapter_run.results for name, chapter_run in runs.items()}

@@ -18,111 +18,67 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+
+from cgroup import Cgroup
 
 UID_BASE = int(os.environ.get("FERRITE_SANDBOX_UID_BASE", "1900000000"))
 SLOTS = 64
 PROC_SH = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
 
 
+@dataclass(frozen=True)
 class Limits:
-    def __init__(self, wall=60.0, cpu=None, memory_mb=1024, pids=64, fsize_mb=64, nofile=(1024, 65536),
-                 keep_output=48 * 1024, max_output=2 * 1024 * 1024, max_log=1024 * 1024):
-        self.wall, self.cpu = wall, cpu if cpu is not None else wall + 5
-        self.memory_mb, self.pids, self.fsize_mb, self.nofile = memory_mb, pids, fsize_mb, nofile
-        self.keep_output, self.max_output, self.max_log = keep_output, max_output, max_log
+    """What one sandboxed command may use."""
+
+    wall: float = 60.0                  # seconds of wall-clock time before it is killed
+    cpu: float | None = None            # CPU seconds (RLIMIT_CPU); None: the wall time and 5 more
+    memory_mb: int = 1024               # the memory cgroup's limit, swap included
+    pids: int = 64                      # processes (the pids cgroup; RLIMIT_NPROC with a uid of its own)
+    fsize_mb: int = 64                  # the largest file it may write (RLIMIT_FSIZE)
+    nofile: tuple[int, int] = (1024, 65536)     # open files, soft and hard
+    keep_output: int = 48 * 1024        # bytes of its output kept for the report
+    max_output: int = 2 * 1024 * 1024   # bytes of output past which it is killed
+    max_log: int = 1024 * 1024          # bytes written to its log FIFO past which it is killed
+
+    def __post_init__(self):
+        if self.cpu is None:
+            object.__setattr__(self, "cpu", self.wall + 5)
 
 
+@dataclass(frozen=True)
 class Outcome:
-    """What one sandboxed command did. `code` is its exit status (bwrap reports a signal as 128 + signal)."""
+    """What one sandboxed command did."""
 
-    def __init__(self):
-        self.code, self.timed_out, self.output_overflow, self.log_overflow = None, False, False, False
-        self.output, self.log, self.output_bytes, self.seconds = b"", b"", 0, 0.0
-        self.oom, self.pids_hit, self.leftovers = False, False, []
+    code: int                   # exit status; death by a signal is 128 + the signal (bwrap's convention)
+    seconds: float              # wall-clock time, from its start until it was reaped
+    output: bytes               # the first Limits.keep_output bytes of its stdout and stderr, interleaved
+    output_bytes: int           # how many bytes it printed in all
+    log: bytes                  # what it wrote to its log FIFO (empty when the run had none)
+    timed_out: bool             # killed at the wall-clock limit
+    output_overflow: bool       # killed for printing more than Limits.max_output
+    log_overflow: bool          # wrote more than Limits.max_log to its log FIFO
+    oom: bool                   # the memory cgroup killed a process of the run
+    pids_hit: bool              # the pids cgroup refused a fork of the run
+    leftovers: tuple[int, ...]  # processes of the slot that outlived every kill (none, normally)
 
     @property
-    def text(self):
+    def text(self) -> str:
+        """The kept output, decoded (undecodable bytes replaced)."""
         return self.output.decode("utf-8", "replace")
 
 
-def _write(path, value):
-    try:
-        Path(path).write_text(str(value))
-        return True
-    except OSError:
-        return False
+class _Streams:
+    """What a run has printed and logged so far, while it runs."""
+
+    def __init__(self):
+        self.head, self.log, self.output_bytes = bytearray(), bytearray(), 0
+        self.timed_out = self.output_overflow = self.log_overflow = False
 
 
-class Cgroup:
-    """One slot's memory and pids cgroups (v1: two hierarchies; v2: one directory)."""
-
-    def __init__(self, slot):
-        name = slot if isinstance(slot, str) else f"slot-{slot}"
-        base = Path("/sys/fs/cgroup")
-        if (base / "cgroup.controllers").exists():
-            self.v2 = True
-            top = base / "ferrite-harness"
-            top.mkdir(exist_ok=True)
-            _write(top / "cgroup.subtree_control", "+memory +pids")
-            self.dirs = {"memory": top / name, "pids": top / name}
-        else:
-            self.v2 = False
-            self.dirs = {c: base / c / "ferrite-harness" / name for c in ("memory", "pids")}
-        for d in set(self.dirs.values()):
-            d.mkdir(parents=True, exist_ok=True)
-
-    def remove(self):
-        for d in set(self.dirs.values()):
-            try:
-                d.rmdir()
-            except OSError:
-                pass
-
-    def procs_files(self):
-        return sorted({str(d / "cgroup.procs") for d in self.dirs.values()})
-
-    def pids(self):
-        found = set()
-        for f in self.procs_files():
-            try:
-                found |= {int(p) for p in Path(f).read_text().split()}
-            except OSError:
-                pass
-        return found
-
-    def _counter(self, ctl, name, key):
-        f = self.dirs[ctl] / name
-        try:
-            for line in f.read_text().splitlines():
-                k, _, v = line.partition(" ")
-                if k == key:
-                    return int(v)
-        except (OSError, ValueError):
-            pass
-        return 0
-
-    def events(self):
-        if self.v2:
-            return (self._counter("memory", "memory.events", "oom_kill"),
-                    self._counter("pids", "pids.events", "max"))
-        return (self._counter("memory", "memory.oom_control", "oom_kill"),
-                self._counter("pids", "pids.events", "max"))
-
-    def limit(self, memory_mb, pids):
-        mem = memory_mb * 1024 * 1024
-        if self.v2:
-            ok = _write(self.dirs["memory"] / "memory.max", mem) and _write(self.dirs["pids"] / "pids.max", pids)
-            _write(self.dirs["memory"] / "memory.swap.max", 0)
-            return ok
-        m = self.dirs["memory"]
-        ok = _write(m / "memory.limit_in_bytes", mem)
-        if (m / "memory.memsw.limit_in_bytes").exists():  # swap counts too, or a hog just swaps
-            ok = _write(m / "memory.memsw.limit_in_bytes", mem) and _write(m / "memory.limit_in_bytes", mem)
-        return _write(self.dirs["pids"] / "pids.max", pids) and ok
-
-
-def uid_processes(uid):
+def uid_processes(uid: int) -> list[int]:
     """Pids of the processes whose real uid is `uid`, from /proc."""
     found = []
     for entry in Path("/proc").iterdir():
@@ -139,42 +95,45 @@ def uid_processes(uid):
     return found
 
 
+WITHOUT_NAMESPACES = ("tests run WITHOUT namespaces — the network is reachable, /tmp is shared and the workbook is "
+                      "not hidden")
+
+
 class Sandbox:
-    def __init__(self, state_dir, hide=(), force_mode=None):
-        self.state = Path(state_dir)
+    """The jail, set up once per grading: which layers this machine allows, and the runs made in it."""
+
+    def __init__(self, state_dir: Path, hide=(), force_mode: str | None = None):
+        self.state = Path(state_dir)            # slot locks and log FIFOs live here
         (self.state / "slots").mkdir(parents=True, exist_ok=True)
-        self.hide = [Path(h) for h in hide]
-        self.root = os.geteuid() == 0
-        self.warnings = []
-        self.mode = force_mode or self._probe_bwrap()
+        self.hide = [Path(hidden) for hidden in hide]  # folders a run sees as empty (the workbook, the state)
+        self.as_root = os.geteuid() == 0        # a uid per slot, the process limit and cgroups need root
+        self.warnings: list[str] = []           # what this machine's sandbox lacks, for every report
+        self.mode = force_mode or self._probe_bwrap()   # "bwrap", or "rlimits" without namespaces
         if force_mode == "rlimits":
-            self.warnings.append("sandbox set to rlimits: tests run WITHOUT namespaces — the network is reachable, "
-                                 "/tmp is shared and the workbook is not hidden")
-        self.cgroups = self._probe_cgroups()
-        if not self.root:
+            self.warnings.append(f"sandbox set to rlimits: {WITHOUT_NAMESPACES}")
+        self.uses_cgroups = self._probe_cgroups()
+        if not self.as_root:
             self.warnings.append("not running as root: tests run under the grader's own uid, with no process-count "
                                  "limit and no memory cgroup (ASan's RSS limit only)"
                                  + ("" if self.mode == "bwrap" else ", and can signal the grader's processes")
                                  + "; run the harness as root for a uid per sandbox")
 
-    def _probe_bwrap(self):
+    def _probe_bwrap(self) -> str:
         bwrap = shutil.which("bwrap")
         if not bwrap:
-            self.warnings.append("bubblewrap (bwrap) not found: tests run WITHOUT namespaces — the network is "
-                                 "reachable, /tmp is shared and the workbook is not hidden. Install the Debian "
-                                 "package bubblewrap.")
+            self.warnings.append(f"bubblewrap (bwrap) not found: {WITHOUT_NAMESPACES}. Install the Debian package "
+                                 "bubblewrap.")
             return "rlimits"
         probe = subprocess.run([bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-net",
                                 "--unshare-pid", "--tmpfs", "/tmp", "true"], capture_output=True, text=True)
         if probe.returncode != 0:
-            self.warnings.append("bubblewrap cannot create namespaces here (" + probe.stderr.strip()[:200] +
-                                 "): tests run WITHOUT namespaces — the network is reachable, /tmp is shared and the "
-                                 "workbook is not hidden")
+            self.warnings.append(f"bubblewrap cannot create namespaces here ({probe.stderr.strip()[:200]}): "
+                                 + WITHOUT_NAMESPACES)
             return "rlimits"
         return "bwrap"
 
-    def _probe_cgroups(self):
-        if not self.root:
+    def _probe_cgroups(self) -> bool:
+        if not self.as_root:
             return False
         why = None
         try:  # a cgroup of its own: slot 0 may be in use by another grader right now
@@ -182,8 +141,8 @@ class Sandbox:
             if not probe.limit(64, 64):
                 why = "limits cannot be set"
             probe.remove()
-        except OSError as e:
-            why = e.strerror
+        except OSError as error:
+            why = error.strerror
         if why:
             self.warnings.append(f"cgroups unavailable ({why}): memory is limited by ASan's hard_rss_limit_mb "
                                  "only, processes by RLIMIT_NPROC")
@@ -191,195 +150,202 @@ class Sandbox:
 
     # ---- slots ------------------------------------------------------------------------------------------------
 
-    def _take_slot(self):
+    def _take_slot(self) -> tuple[int, int]:
+        """A free slot and the descriptor of its lock, held until the run is over."""
         while True:
             for slot in range(SLOTS):
-                fd = os.open(self.state / "slots" / f"{slot:02d}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+                lock = os.open(self.state / "slots" / f"{slot:02d}.lock", os.O_RDWR | os.O_CREAT, 0o600)
                 try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    return slot, fd
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return slot, lock
                 except BlockingIOError:
-                    os.close(fd)
+                    os.close(lock)
             time.sleep(0.05)
 
     # ---- the command line -------------------------------------------------------------------------------------
 
-    def _argv(self, argv, slot, cwd, env, limits, ro, rw, cgroup):
-        cmd = []
-        if cgroup:
-            cmd += ["sh", "-c", PROC_SH, "sh", *cgroup.procs_files(), "--"]
+    def _prlimit(self, limits: Limits) -> list[str]:
         # Raising a hard limit needs CAP_SYS_RESOURCE, which even root may lack (in a container): stay below.
         hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-        nofile = [n if hard == resource.RLIM_INFINITY else min(n, hard) for n in limits.nofile]
-        rl = [f"--cpu={int(limits.cpu)}:{int(limits.cpu) + 1}", f"--fsize={limits.fsize_mb << 20}",
-              "--nofile={}:{}".format(*nofile), "--core=0"]
-        if self.root:
-            rl.append(f"--nproc={limits.pids}")
-        cmd += ["prlimit", *rl, "--"]  # outside bwrap, which drops CAP_SYS_RESOURCE
+        nofile = [count if hard == resource.RLIM_INFINITY else min(count, hard) for count in limits.nofile]
+        options = [f"--cpu={int(limits.cpu)}:{int(limits.cpu) + 1}", f"--fsize={limits.fsize_mb << 20}",
+                   "--nofile={}:{}".format(*nofile), "--core=0"]
+        if self.as_root:
+            options.append(f"--nproc={limits.pids}")
+        return ["prlimit", *options, "--"]  # outside bwrap, which drops CAP_SYS_RESOURCE
+
+    def _bwrap(self, cwd: Path, read_only, writable) -> list[str]:
+        command = ["bwrap", "--die-with-parent", "--new-session", "--unshare-net", "--unshare-pid", "--unshare-ipc",
+                   "--unshare-uts", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+                   "--perms", "1777", "--size", str(64 << 20), "--tmpfs", "/tmp"]
+        hidden = [hidden for hidden in self.hide if hidden.exists()]
+        for folder in hidden:
+            command += ["--tmpfs", str(folder)]
+        made = set()
+        for bound in [Path(path) for path in (*read_only, *writable)]:
+            # bwrap makes missing parents of a bind 0700; the sandbox's uid must be able to walk through them
+            for mount in [Path("/tmp"), *hidden]:
+                if mount in bound.parents:
+                    for parent in reversed([parent for parent in bound.parents if mount in parent.parents]):
+                        if parent not in made:
+                            made.add(parent)
+                            command += ["--perms", "0755", "--dir", str(parent)]
+        for path in read_only:
+            command += ["--ro-bind", str(path), str(path)]
+        for path in writable:
+            command += ["--bind", str(path), str(path)]
+        return command + ["--chdir", str(cwd), "--"]
+
+    def _command(self, argv, slot, cwd, env, limits, read_only, writable, cgroup) -> list[str]:
+        command = []
+        if cgroup:
+            command += ["sh", "-c", PROC_SH, "sh", *cgroup.procs_files(), "--"]
+        command += self._prlimit(limits)
         if self.mode == "bwrap":
-            cmd += ["bwrap", "--die-with-parent", "--new-session", "--unshare-net", "--unshare-pid",
-                    "--unshare-ipc", "--unshare-uts", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-                    "--perms", "1777", "--size", str(64 << 20), "--tmpfs", "/tmp"]
-            tmpfs = [Path("/tmp")] + [h for h in self.hide if h.exists()]
-            for h in tmpfs[1:]:
-                cmd += ["--tmpfs", str(h)]
-            made = set()
-            for p in [Path(p) for p in (*ro, *rw)]:
-                # bwrap makes missing parents of a bind 0700; the sandbox's uid must be able to walk through them
-                for m in tmpfs:
-                    if m in p.parents:
-                        for d in reversed([d for d in p.parents if m in d.parents]):
-                            if d not in made:
-                                made.add(d)
-                                cmd += ["--perms", "0755", "--dir", str(d)]
-            for p in ro:
-                cmd += ["--ro-bind", str(p), str(p)]
-            for p in rw:
-                cmd += ["--bind", str(p), str(p)]
-            cmd += ["--chdir", str(cwd), "--"]
-        if self.root:
+            command += self._bwrap(cwd, read_only, writable)
+        if self.as_root:
             uid = str(UID_BASE + slot)
-            cmd += ["setpriv", "--reuid", uid, "--regid", uid, "--clear-groups", "--inh-caps=-all",
-                    "--bounding-set=-all", "--no-new-privs", "--"]
-        cmd += ["env", "-i", *(f"{k}={v}" for k, v in env.items()), *argv]
-        return cmd
+            command += ["setpriv", "--reuid", uid, "--regid", uid, "--clear-groups", "--inh-caps=-all",
+                        "--bounding-set=-all", "--no-new-privs", "--"]
+        return command + ["env", "-i", *(f"{name}={value}" for name, value in env.items()), *argv]
 
     # ---- running ------------------------------------------------------------------------------------------------
 
-    def run(self, argv, cwd, env, limits, ro=(), rw=(), log_pipe=False):
-        """Runs argv in the jail. With log_pipe, the word "@LOG@" in argv or env is replaced by the path of a
-        FIFO that only this run can see; what is written to it comes back in Outcome.log. (A FIFO rather than an
-        inherited pipe: /proc/self/fd of a non-dumpable process is closed to its own uid, see guard.c.)
-        Returns an Outcome; never raises for what the command does."""
+    def run(self, argv: list[str], cwd: Path, env: dict[str, str], limits: Limits, read_only: Sequence = (),
+            writable: Sequence = (), log_pipe: bool = False) -> Outcome:
+        """Runs argv in the jail, where only `read_only` and `writable` (paths) are bound back into hidden folders.
+        With log_pipe, the word "@LOG@" in argv or env is replaced by the path of a FIFO that only this run can
+        see; what is written to it comes back in Outcome.log. (A FIFO rather than an inherited pipe: /proc/self/fd
+        of a non-dumpable process is closed to its own uid, see guard.c.) Never raises for what the command does."""
         slot, lock = self._take_slot()
         try:
-            return self._run_in_slot(slot, argv, cwd, env, limits, ro, rw, log_pipe)
+            return self._run_in_slot(slot, argv, cwd, env, limits, read_only, writable, log_pipe)
         finally:
             os.close(lock)
 
-    def _fifo(self, slot):
-        d = self.state / "fifos"
-        d.mkdir(exist_ok=True)
-        d.chmod(0o711)
-        for old in d.iterdir():  # left by a grader that was killed; a live run's FIFO is minutes old at most
+    def _fifo(self, slot: int) -> tuple[Path, int, int]:
+        """A new log FIFO: its path, the harness's reading end, and a writing end that keeps EOF away."""
+        folder = self.state / "fifos"
+        folder.mkdir(exist_ok=True)
+        folder.chmod(0o711)
+        for old in folder.iterdir():  # left by a grader that was killed; a live run's FIFO is minutes old at most
             try:
                 if time.time() - old.lstat().st_mtime > 3600:
                     old.unlink()
             except OSError:
                 pass
-        path = d / f"log-{slot:02d}-{os.getpid()}-{time.monotonic_ns()}"
+        path = folder / f"log-{slot:02d}-{os.getpid()}-{time.monotonic_ns()}"
         os.mkfifo(path, 0o622)
         os.chmod(path, 0o622)
-        rfd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        keep = os.open(path, os.O_WRONLY | os.O_NONBLOCK)  # no EOF until the harness says so
-        return path, rfd, keep
+        reader = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        keep_open = os.open(path, os.O_WRONLY | os.O_NONBLOCK)  # no EOF until the harness says so
+        return path, reader, keep_open
 
-    def _run_in_slot(self, slot, argv, cwd, env, limits, ro, rw, log_pipe):
-        out = Outcome()
+    def _run_in_slot(self, slot, argv, cwd, env, limits, read_only, writable, log_pipe) -> Outcome:
         cgroup = None
-        if self.cgroups:
+        if self.uses_cgroups:
             cgroup = Cgroup(slot)
             self._sweep(slot, cgroup)
             if not cgroup.limit(limits.memory_mb, limits.pids):
                 cgroup = None
-        before = cgroup.events() if cgroup else (0, 0)
-        fifo = rfd = keep = None
+        events_before = cgroup.events() if cgroup else (0, 0)
+        fifo = reader = keep_open = None
         if log_pipe:
-            fifo, rfd, keep = self._fifo(slot)
-            argv = [str(fifo) if a == "@LOG@" else a for a in argv]
-            env = {k: (str(fifo) if v == "@LOG@" else v) for k, v in env.items()}
-            ro = [*ro, fifo]
-        cmd = self._argv(argv, slot, cwd, env, limits, ro, rw, cgroup)
+            fifo, reader, keep_open = self._fifo(slot)
+            argv = [str(fifo) if word == "@LOG@" else word for word in argv]
+            env = {name: (str(fifo) if value == "@LOG@" else value) for name, value in env.items()}
+            read_only = [*read_only, fifo]
+        command = self._command(argv, slot, cwd, env, limits, read_only, writable, cgroup)
         start = time.monotonic()
-        proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        proc = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, start_new_session=True)
-        log = bytearray()
+        streams = _Streams()
         try:
-            self._pump(proc, rfd, limits, out, start, log)
+            self._pump(proc, reader, limits, streams, start)
         finally:
             self._kill(proc)
-            out.code = proc.wait()
-            if out.code < 0:  # killed by the harness: the shell convention, as bwrap reports its child's signals
-                out.code = 128 - out.code
-            out.seconds = time.monotonic() - start
-            if cgroup:
-                after = cgroup.events()
-                out.oom, out.pids_hit = after[0] > before[0], after[1] > before[1]
-            out.leftovers = self._sweep(slot, cgroup)
+            code = proc.wait()
+            if code < 0:  # killed by the harness: the shell convention, as bwrap reports its child's signals
+                code = 128 - code
+            seconds = time.monotonic() - start
+            events_after = cgroup.events() if cgroup else (0, 0)
+            leftovers = self._sweep(slot, cgroup)
             if fifo is not None:
-                os.close(keep)
-                self._drain(rfd, log, limits, out)
-                os.close(rfd)
+                os.close(keep_open)
+                self._drain(reader, limits, streams)
+                os.close(reader)
                 fifo.unlink()
-            out.log = bytes(log)
-        return out
+        return Outcome(code=code, seconds=seconds, output=bytes(streams.head), output_bytes=streams.output_bytes,
+                       log=bytes(streams.log), timed_out=streams.timed_out, output_overflow=streams.output_overflow,
+                       log_overflow=streams.log_overflow, oom=events_after[0] > events_before[0],
+                       pids_hit=events_after[1] > events_before[1], leftovers=tuple(leftovers))
 
     @staticmethod
-    def _drain(rfd, log, limits, out):
-        while len(log) <= limits.max_log:
+    def _drain(reader: int, limits: Limits, streams: _Streams) -> None:
+        while len(streams.log) <= limits.max_log:
             try:
-                chunk = os.read(rfd, 65536)
+                chunk = os.read(reader, 65536)
             except BlockingIOError:
                 break
             if not chunk:
                 break
-            log += chunk
-        out.log_overflow = out.log_overflow or len(log) > limits.max_log
+            streams.log += chunk
+        streams.log_overflow = streams.log_overflow or len(streams.log) > limits.max_log
 
-    def _pump(self, proc, rfd, limits, out, start, log):
-        sel = selectors.DefaultSelector()
-        sel.register(proc.stdout, selectors.EVENT_READ, "out")
-        if rfd is not None:
-            sel.register(rfd, selectors.EVENT_READ, "log")
+    @staticmethod
+    def _pump(proc, reader: int | None, limits: Limits, streams: _Streams, start: float) -> None:
+        """Reads the run's output and log until it ends, or until a limit stops it."""
+        selector = selectors.DefaultSelector()
+        selector.register(proc.stdout, selectors.EVENT_READ, "output")
+        if reader is not None:
+            selector.register(reader, selectors.EVENT_READ, "log")
         deadline, exited_at = start + limits.wall, None
-        head = bytearray()
         while True:
             now = time.monotonic()
             if now >= deadline:
-                out.timed_out = True
+                streams.timed_out = True
                 break
             if proc.poll() is not None:
                 exited_at = exited_at or now
-                stdout_open = any(k.data == "out" for k in sel.get_map().values())
-                if not stdout_open or now - exited_at > 1.0:  # 1 s: something outlived it and holds the pipe
+                output_open = any(key.data == "output" for key in selector.get_map().values())
+                if not output_open or now - exited_at > 1.0:  # 1 s: something outlived it and holds the pipe
                     break
-            for key, _ in sel.select(min(deadline - now, 0.2)):
-                fd = key.fileobj if isinstance(key.fileobj, int) else key.fileobj.fileno()
+            for key, _ in selector.select(min(deadline - now, 0.2)):
+                descriptor = key.fileobj if isinstance(key.fileobj, int) else key.fileobj.fileno()
                 try:
-                    chunk = os.read(fd, 65536)
+                    chunk = os.read(descriptor, 65536)
                 except BlockingIOError:
                     continue
                 if not chunk:
-                    sel.unregister(key.fileobj)
-                elif key.data == "out":
-                    out.output_bytes += len(chunk)
-                    if len(head) < limits.keep_output:
-                        head += chunk[: limits.keep_output - len(head)]
+                    selector.unregister(key.fileobj)
+                elif key.data == "output":
+                    streams.output_bytes += len(chunk)
+                    if len(streams.head) < limits.keep_output:
+                        streams.head += chunk[: limits.keep_output - len(streams.head)]
                 else:
-                    log += chunk
-            if out.output_bytes > limits.max_output:
-                out.output_overflow = True
+                    streams.log += chunk
+            if streams.output_bytes > limits.max_output:
+                streams.output_overflow = True
                 break
-            if len(log) > limits.max_log:
-                out.log_overflow = True
+            if len(streams.log) > limits.max_log:
+                streams.log_overflow = True
                 break
-        sel.close()
-        out.output = bytes(head)
+        selector.close()
 
     @staticmethod
-    def _kill(proc):
+    def _kill(proc) -> None:
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         proc.stdout.close()
 
-    def _sweep(self, slot, cgroup):
+    def _sweep(self, slot: int, cgroup: Cgroup | None) -> list[int]:
         """Kills whatever of this slot is still alive; returns the pids that would not die."""
         uid = UID_BASE + slot
         for _ in range(50):
             # Nothing leaves a cgroup without privileges, so with one the /proc walk (slower) is not needed.
-            alive = set(cgroup.pids()) if cgroup else set(uid_processes(uid)) if self.root else set()
+            alive = set(cgroup.pids()) if cgroup else set(uid_processes(uid)) if self.as_root else set()
             if not alive:
                 return []
             for pid in alive:
@@ -387,7 +353,7 @@ class Sandbox:
                     os.kill(pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
-            if self.root:  # a process forking as fast as it can outruns kill by pid; kill(-1) as the uid does not
+            if self.as_root:  # a process forking as fast as it can outruns kill by pid; kill(-1) as the uid does not
                 subprocess.run(["setpriv", "--reuid", str(uid), "--regid", str(uid), "--clear-groups", "kill",
                                 "-KILL", "-1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(0.05)

@@ -7,6 +7,8 @@ A hostile case is a small chapter-01 submission, made from a base (the reference
   append = FILE          append.c is appended to FILE;
   <source>.c             replaces the base's file;
   copy = CASE            the files of another case;
+  given = FILE           FILE is handed in under the name of every file chapter.conf lists as `given` (the case
+                         is skipped, with a note, while the chapter lists none);
   form = tar.gz | zip    handed in as an archive; evil = yes adds entries the unpacker must refuse.
 In every file @WORKBOOK@, @PORT@ and @MARKER@ are replaced by the workbook's path, the selftest listener's port
 and a marker string made for this run (it appears nowhere in the repository).
@@ -23,18 +25,22 @@ How it is graded, and what must come out (selftest/run checks each key given):
   expect.notes           regular expressions separated by "; ", each matched by some note of the report"""
 
 import io
-import re
 import shutil
 import stat
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
 
-CHAPTER = "01-ownership-buffers"
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from workbook import Workbook  # noqa: E402
+
+CHAPTER = "01-ownership-buffers"
 
 
-def read_case(name):
+def read_case(name: str) -> dict[str, str]:
+    """hostile/<name>/case.conf as keys and values, with the case's name under "name"."""
     conf = {"name": name}
     for line in (HERE / "hostile" / name / "case.conf").read_text().splitlines():
         if line.strip() and not line.lstrip().startswith("#"):
@@ -43,63 +49,65 @@ def read_case(name):
     return conf
 
 
-def all_cases():
-    return sorted(p.name for p in (HERE / "hostile").iterdir() if (p / "case.conf").is_file())
+def all_cases() -> list[str]:
+    """The names of the hostile cases, in order."""
+    return sorted(case.name for case in (HERE / "hostile").iterdir() if (case / "case.conf").is_file())
 
 
-def chapter_sources(workbook, chapter):
-    conf = (workbook / "chapters" / chapter / "chapter.conf").read_text()
-    return re.search(r"^sources\s*=\s*(.*)$", conf, re.M).group(1).split()
-
-
-def copy_sources(workbook, origin, chapters, dest):
+def copy_sources(workbook: Path, origin: str, chapters: list[str], dest: Path) -> list[str]:
     """chapters/<ch>/<sources> from `origin` (solutions or chapters) into dest; the chapters that were complete."""
     done = []
-    for ch in chapters:
-        files = [workbook / origin / ch / s for s in chapter_sources(workbook, ch)]
-        if not all(f.is_file() for f in files):
+    pristine = Workbook(workbook)
+    for name in chapters:
+        files = [workbook / origin / name / source for source in pristine.chapter(name).sources]
+        if not all(file.is_file() for file in files):
             continue
-        (dest / "chapters" / ch).mkdir(parents=True, exist_ok=True)
-        for f in files:
-            shutil.copyfile(f, dest / "chapters" / ch / f.name)
-        done.append(ch)
+        (dest / "chapters" / name).mkdir(parents=True, exist_ok=True)
+        for file in files:
+            shutil.copyfile(file, dest / "chapters" / name / file.name)
+        done.append(name)
     return done
 
 
-def _wrap(text, function, extra):
+def _wrap(text: str, function: str, extra: str) -> str:
     lines = text.splitlines()
-    last = max(i for i, ln in enumerate(lines) if ln.lstrip().startswith("#include"))
+    last = max(number for number, line in enumerate(lines) if line.lstrip().startswith("#include"))
     lines.insert(last + 1, f"#define {function} ferrite_hostile_real_{function}")
     return "#ifndef _GNU_SOURCE\n#define _GNU_SOURCE\n#endif\n" + "\n".join(lines) + \
         f"\n\n#undef {function}\n" + extra
 
 
-def _substitute(text, ctx):
+def _substitute(text: str, ctx: dict) -> str:
     for key, value in ctx.items():
         text = text.replace(f"@{key}@", str(value))
     return text
 
 
-def make_case(workbook, case, dest, ctx):
+def make_case(workbook: Path, case: dict[str, str], dest: Path, ctx: dict) -> Path:
     """Writes the case's submission under dest; returns the path to hand to the grader."""
-    src_dir = HERE / "hostile" / case.get("copy", case["name"])
+    case_dir = HERE / "hostile" / case.get("copy", case["name"])
     files_conf = read_case(case["copy"]) if "copy" in case else case
     base = "solutions" if files_conf.get("base") == "solution" else "chapters"
     tree = dest / "submission"
     copy_sources(workbook, base, [CHAPTER], tree)
-    chdir = tree / "chapters" / CHAPTER
-    for f in src_dir.glob("*.c"):
-        if f.name in chapter_sources(workbook, CHAPTER):
-            (chdir / f.name).write_text(f.read_text())
+    chapter_dir = tree / "chapters" / CHAPTER
+    chapter = Workbook(workbook).chapter(CHAPTER)
+    for replacement in case_dir.iterdir():
+        if replacement.name in chapter.sources:
+            (chapter_dir / replacement.name).write_text(replacement.read_text())
     if "wrap" in files_conf:
         target, function = files_conf["wrap"].split()
-        (chdir / target).write_text(_wrap((chdir / target).read_text(), function, (src_dir / "wrap.c").read_text()))
+        wrapped = _wrap((chapter_dir / target).read_text(), function, (case_dir / "wrap.c").read_text())
+        (chapter_dir / target).write_text(wrapped)
     if "append" in files_conf:
         target = files_conf["append"]
-        text = "#ifndef _GNU_SOURCE\n#define _GNU_SOURCE\n#endif\n" + (chdir / target).read_text()
-        (chdir / target).write_text(text + "\n" + (src_dir / "append.c").read_text())
-    for f in chdir.iterdir():
-        f.write_text(_substitute(f.read_text(), ctx))
+        text = "#ifndef _GNU_SOURCE\n#define _GNU_SOURCE\n#endif\n" + (chapter_dir / target).read_text()
+        (chapter_dir / target).write_text(text + "\n" + (case_dir / "append.c").read_text())
+    if "given" in files_conf:
+        for given in chapter.given:
+            (chapter_dir / given).write_text((case_dir / files_conf["given"]).read_text())
+    for file in chapter_dir.iterdir():
+        file.write_text(_substitute(file.read_text(), ctx))
     form = case.get("form", "dir")
     if form == "dir":
         return tree
@@ -108,37 +116,40 @@ def make_case(workbook, case, dest, ctx):
     return archive
 
 
-def _tar_add(t, name, data=b"", kind=tarfile.REGTYPE, link="", size=None):
+def _tar_add(archive: tarfile.TarFile, name: str, data: bytes = b"", kind: bytes = tarfile.REGTYPE,
+             link: str = "", size: int | None = None) -> None:
     info = tarfile.TarInfo(name)
     info.type, info.linkname, info.mode = kind, link, 0o644
     if kind == tarfile.CHRTYPE:
         info.devmajor, info.devminor = 1, 3
     info.size = len(data) if size is None else size
-    t.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+    archive.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
 
 
-def make_tar(tree, archive, evil, nonce):
-    with tarfile.open(archive, "w:gz") as t:
-        t.add(tree, arcname="submission")
+def make_tar(tree: Path, archive: Path, evil: bool, nonce: str) -> None:
+    """tree as a .tar.gz under submission/; evil adds the entries the unpacker must refuse."""
+    with tarfile.open(archive, "w:gz") as tarred:
+        tarred.add(tree, arcname="submission")
         if evil:
-            _tar_add(t, f"../../escape-{nonce}", b"climbed out\n")
-            _tar_add(t, f"/tmp/ferrite-abs-{nonce}", b"absolute\n")
-            _tar_add(t, f"submission/link-{nonce}", kind=tarfile.SYMTYPE, link="/etc/passwd")
-            _tar_add(t, f"submission/hard-{nonce}", kind=tarfile.LNKTYPE,
+            _tar_add(tarred, f"../../escape-{nonce}", b"climbed out\n")
+            _tar_add(tarred, f"/tmp/ferrite-abs-{nonce}", b"absolute\n")
+            _tar_add(tarred, f"submission/link-{nonce}", kind=tarfile.SYMTYPE, link="/etc/passwd")
+            _tar_add(tarred, f"submission/hard-{nonce}", kind=tarfile.LNKTYPE,
                      link=f"submission/chapters/{CHAPTER}/vec.c")
-            _tar_add(t, f"submission/dev-{nonce}", kind=tarfile.CHRTYPE)
-            _tar_add(t, f"submission/fifo-{nonce}", kind=tarfile.FIFOTYPE)
-            _tar_add(t, f"submission/big-{nonce}.c", bytes(2 << 20))
+            _tar_add(tarred, f"submission/dev-{nonce}", kind=tarfile.CHRTYPE)
+            _tar_add(tarred, f"submission/fifo-{nonce}", kind=tarfile.FIFOTYPE)
+            _tar_add(tarred, f"submission/big-{nonce}.c", bytes(2 << 20))
 
 
-def make_zip(tree, archive, evil, nonce):
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
-        for f in sorted(tree.rglob("*")):
-            if f.is_file():
-                z.write(f, "submission/" + str(f.relative_to(tree)))
+def make_zip(tree: Path, archive: Path, evil: bool, nonce: str) -> None:
+    """tree as a .zip under submission/; evil adds the entries the unpacker must refuse."""
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for file in sorted(tree.rglob("*")):
+            if file.is_file():
+                zipped.write(file, "submission/" + str(file.relative_to(tree)))
         if evil:
-            z.writestr(f"../../escape-{nonce}", "climbed out\n")
-            z.writestr(f"/tmp/ferrite-abs-{nonce}", "absolute\n")
+            zipped.writestr(f"../../escape-{nonce}", "climbed out\n")
+            zipped.writestr(f"/tmp/ferrite-abs-{nonce}", "absolute\n")
             link = zipfile.ZipInfo(f"submission/link-{nonce}")
             link.external_attr = (stat.S_IFLNK | 0o777) << 16
-            z.writestr(link, "/etc/passwd")
+            zipped.writestr(link, "/etc/passwd")
