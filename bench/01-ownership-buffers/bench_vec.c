@@ -56,26 +56,30 @@ FV_DEFINE_TYPED(s24vec, s24)
  * loop and the pop loop stay two loops (Rust side: std::hint::black_box(&mut v)). Emits no instruction. */
 #define BARRIER(p) __asm__ volatile("" : : "r"(p) : "memory")
 
-static double now_ms(void) {
+static double now_ms(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 /* CPU time this process has spent so far in user space and in the kernel, in milliseconds. */
-static void cpu_ms(double *user, double *sys) {
+static void cpu_ms(double *user, double *sys)
+{
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     *user = (double)ru.ru_utime.tv_sec * 1e3 + (double)ru.ru_utime.tv_usec / 1e3;
     *sys = (double)ru.ru_stime.tv_sec * 1e3 + (double)ru.ru_stime.tv_usec / 1e3;
 }
 
-static void die(const char *what, fv_status st) {
+static void die(const char *what, fv_status st)
+{
     fprintf(stderr, "bench_vec: %s failed: %s (%d)\n", what, fv_status_str(st), (int)st);
     exit(1);
 }
 
-static uint64_t run_u32(size_t n) {
+static uint64_t run_u32(size_t n)
+{
     fv_vec v;
     fv_status st = fv_new(&v, &U32_TYPE, NULL);
     if (st != FV_OK)
@@ -95,7 +99,8 @@ static uint64_t run_u32(size_t n) {
     return sum;
 }
 
-static uint64_t run_s24(size_t n) {
+static uint64_t run_s24(size_t n)
+{
     fv_vec v;
     fv_status st = fv_new(&v, &S24_TYPE, NULL);
     if (st != FV_OK)
@@ -116,17 +121,20 @@ static uint64_t run_s24(size_t n) {
 }
 
 /* Closed forms: u32 sums 0..n-1 (n < 2^32), s24 sums 6i over the same range, both mod 2^64 like the loops. */
-static uint64_t expected(int s24_workload, size_t n) {
+static uint64_t expected(int s24_workload, size_t n)
+{
     uint64_t tri = n % 2 == 0 ? (uint64_t)(n / 2) * (uint64_t)(n - 1) : (uint64_t)n * (uint64_t)((n - 1) / 2);
     return s24_workload ? 6 * tri : tri;
 }
 
-static int cmp_double(const void *a, const void *b) {
+static int cmp_double(const void *a, const void *b)
+{
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     if (argc != 4 || (strcmp(argv[1], "u32") != 0 && strcmp(argv[1], "s24") != 0)) {
         fprintf(stderr, "usage: %s u32|s24 N REPS\n", argv[0]);
         return 2;
@@ -150,8 +158,8 @@ int main(int argc, char **argv) {
         ms[r] = now_ms() - t0;
         cpu_ms(&u1, &s1);
         ok &= sum == expected(is_s24, n);
-        printf("RUN impl=%s workload=%s n=%zu rep=%d ms=%.3f user_ms=%.3f sys_ms=%.3f checksum=%" PRIu64 "\n",
-               IMPL_NAME, argv[1], n, r + 1, ms[r], u1 - u0, s1 - s0, sum);
+        printf("RUN impl=%s workload=%s n=%zu rep=%d ms=%.3f user_ms=%.3f sys_ms=%.3f checksum=%" PRIu64 "\n", IMPL_NAME,
+               argv[1], n, r + 1, ms[r], u1 - u0, s1 - s0, sum);
     }
     qsort(ms, (size_t)reps, sizeof *ms, cmp_double);
     double median = reps % 2 ? ms[reps / 2] : (ms[reps / 2 - 1] + ms[reps / 2]) / 2;

@@ -107,8 +107,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_gthread: wrong sum\n");
         return 1;
     }
-    printf("RUN mode=external producers=%zu tasks=%zu ms=%.3f tasks_per_s=%.0f sum_ok=1\n", producers, n,
-           secs * 1e3, (double)n / secs);
+    printf("RUN mode=external producers=%zu tasks=%zu ms=%.3f tasks_per_s=%.0f sum_ok=1\n", producers, n, secs * 1e3,
+           (double)n / secs);
     free(shares);
     free(threads);
     return 0;

@@ -93,12 +93,11 @@ static void throughput(wp_pool *pool, const char *mode, size_t producers, size_t
     double secs = (now_ns() - t0) / 1e9;
     unsigned long want = (unsigned long)n * (n - 1) / 2;
     if (atomic_load(&counter) != want) {
-        fprintf(stderr, "bench_pool: wrong sum %lu, want %lu: a task was lost or run twice\n",
-                atomic_load(&counter), want);
+        fprintf(stderr, "bench_pool: wrong sum %lu, want %lu: a task was lost or run twice\n", atomic_load(&counter), want);
         exit(1);
     }
-    printf("RUN mode=%s producers=%zu tasks=%zu ms=%.3f tasks_per_s=%.0f sum_ok=1\n", mode, producers, n,
-           secs * 1e3, (double)n / secs);
+    printf("RUN mode=%s producers=%zu tasks=%zu ms=%.3f tasks_per_s=%.0f sum_ok=1\n", mode, producers, n, secs * 1e3,
+           (double)n / secs);
     free(shares);
     free(threads);
 }

@@ -119,11 +119,11 @@ static void show_errors(void)
         must(fv_push(&v, &i), "fv_push");
 
     fv_status s = fv_reserve(&v, SIZE_MAX); /* len + additional wraps around size_t */
-    printf("  fv_reserve(v, SIZE_MAX)              → %s%s%s, len %zu cap %zu untouched\n", YELLOW,
-           fv_status_str(s), RESET, fv_len(&v), fv_capacity(&v));
+    printf("  fv_reserve(v, SIZE_MAX)              → %s%s%s, len %zu cap %zu untouched\n", YELLOW, fv_status_str(s), RESET,
+           fv_len(&v), fv_capacity(&v));
     s = fv_reserve_exact(&v, PTRDIFF_MAX / sizeof(uint32_t)); /* 3 + that many fit size_t; their bytes do not */
-    printf("  fv_reserve_exact(v, PTRDIFF_MAX / 4) → %s%s%s, len %zu cap %zu untouched\n", YELLOW,
-           fv_status_str(s), RESET, fv_len(&v), fv_capacity(&v));
+    printf("  fv_reserve_exact(v, PTRDIFF_MAX / 4) → %s%s%s, len %zu cap %zu untouched\n", YELLOW, fv_status_str(s), RESET,
+           fv_len(&v), fv_capacity(&v));
     fv_destroy(&v);
 
     size_t budget = 8 * sizeof(uint32_t);
@@ -136,9 +136,10 @@ static void show_errors(void)
     printf("  push #%u, allocator capped at %zu B    → %s%s%s, the %zu elements are still there (last = %u)\n",
            (unsigned)i + 1, budget, YELLOW, fv_status_str(s), RESET, fv_len(&v), last ? (unsigned)*last : 0);
     fv_destroy(&v);
-    printf("  %sRust's Vec::push panics or aborts here; Vec::try_reserve returns Err, as these functions do.%s\n"
-           "  %sThe study's SafeVec doubled with an unchecked `capacity * 2` and unwrapped every failure.%s\n",
-           DIM, RESET, DIM, RESET);
+    printf(
+        "  %sRust's Vec::push panics or aborts here; Vec::try_reserve returns Err, as these functions do.%s\n"
+        "  %sThe study's SafeVec doubled with an unchecked `capacity * 2` and unwrapped every failure.%s\n",
+        DIM, RESET, DIM, RESET);
 }
 
 /* ---- 3. what rustc would have refused ------------------------------------------------------------------- */
@@ -242,15 +243,15 @@ static void run_scene(const char *title, void (*scene)(void))
                WIFEXITED(status) ? "exited with status" : "killed by signal",
                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
         print_line_with("summary", summary, "SUMMARY:");
-        print_line_with("bad read", report, "#0 ");                       /* top frame of the access */
+        print_line_with("bad read", report, "#0 ");                                   /* top frame of the access */
         print_line_with("freed at", strstr(report, "freed by thread"), " in scene_"); /* our frame in free */
     } else if (!DEMO_ASAN) {
-        printf("    %sbuilt without AddressSanitizer: nothing checked that read. Rebuild with\n"
-               "    -fsanitize=address (as `make demo CH=01` does) to see it caught.%s\n",
-               YELLOW, RESET);
+        printf(
+            "    %sbuilt without AddressSanitizer: nothing checked that read. Rebuild with\n"
+            "    -fsanitize=address (as `make demo CH=01` does) to see it caught.%s\n",
+            YELLOW, RESET);
     } else {
-        printf("    %sASan did not report (child status %d); its stderr began:%s\n%.400s\n", YELLOW, status, RESET,
-               report);
+        printf("    %sASan did not report (child status %d); its stderr began:%s\n%.400s\n", YELLOW, status, RESET, report);
     }
 }
 

@@ -36,12 +36,12 @@
  * @rust `Result<(), TryReserveError>` and friends — errors are values, not panics.
  */
 typedef enum fv_status {
-    FV_OK = 0,                      /**< success */
-    FV_ERR_CAPACITY_OVERFLOW = -1,  /**< size in bytes overflows, or exceeds PTRDIFF_MAX (Rust: `CapacityOverflow`) */
-    FV_ERR_ALLOC = -2,              /**< the allocator returned NULL (Rust: `AllocError`) */
-    FV_ERR_BOUNDS = -3,             /**< an index or range lies outside the vector */
-    FV_ERR_LAYOUT = -4,             /**< alignment not a power of two, or size not a multiple of it */
-    FV_ERR_TODO = -99,              /**< returned by the exercise skeleton: this function is not written yet */
+    FV_OK = 0,                     /**< success */
+    FV_ERR_CAPACITY_OVERFLOW = -1, /**< size in bytes overflows, or exceeds PTRDIFF_MAX (Rust: `CapacityOverflow`) */
+    FV_ERR_ALLOC = -2,             /**< the allocator returned NULL (Rust: `AllocError`) */
+    FV_ERR_BOUNDS = -3,            /**< an index or range lies outside the vector */
+    FV_ERR_LAYOUT = -4,            /**< alignment not a power of two, or size not a multiple of it */
+    FV_ERR_TODO = -99,             /**< returned by the exercise skeleton: this function is not written yet */
 } fv_status;
 
 /**
@@ -62,8 +62,8 @@ const char *fv_status_str(fv_status status);
  * @rust `core::alloc::Layout`
  */
 typedef struct fv_layout {
-    size_t size;   /**< bytes per element; 0 for a zero-sized type */
-    size_t align;  /**< required alignment in bytes; a power of two */
+    size_t size;  /**< bytes per element; 0 for a zero-sized type */
+    size_t align; /**< required alignment in bytes; a power of two */
 } fv_layout;
 
 /** The layout of C type @p T. @rust `Layout::new::<T>()` */
@@ -98,10 +98,10 @@ FT_MUST_USE fv_status fv_array_bytes(fv_layout elem, size_t n, size_t *bytes);
  * @rust `core::alloc::Allocator` (`allocate`, `grow`/`shrink`, `deallocate`)
  */
 typedef struct fv_allocator {
-    void *(*alloc)(void *ctx, size_t size, size_t align);                                    /**< a new block */
-    void *(*realloc)(void *ctx, void *ptr, size_t old_size, size_t new_size, size_t align);  /**< resize a block */
-    void (*dealloc)(void *ctx, void *ptr, size_t size, size_t align);                        /**< free a block */
-    void *ctx;                                                                               /**< passed to each */
+    void *(*alloc)(void *ctx, size_t size, size_t align);                                   /**< a new block */
+    void *(*realloc)(void *ctx, void *ptr, size_t old_size, size_t new_size, size_t align); /**< resize a block */
+    void (*dealloc)(void *ctx, void *ptr, size_t size, size_t align);                       /**< free a block */
+    void *ctx;                                                                              /**< passed to each */
 } fv_allocator;
 
 /**
@@ -121,10 +121,10 @@ const fv_allocator *fv_global_allocator(void);
  * @rust `alloc::raw_vec::RawVec<T, A>`
  */
 typedef struct fv_raw {
-    void *ptr;                   /**< the allocation, or dangling; never NULL */
-    size_t cap;                  /**< capacity in elements */
-    fv_layout elem;              /**< layout of one element */
-    const fv_allocator *alloc;   /**< borrowed: must outlive the buffer */
+    void *ptr;                 /**< the allocation, or dangling; never NULL */
+    size_t cap;                /**< capacity in elements */
+    fv_layout elem;            /**< layout of one element */
+    const fv_allocator *alloc; /**< borrowed: must outlive the buffer */
 } fv_raw;
 
 /**
@@ -139,10 +139,7 @@ typedef struct fv_raw {
  *         is live, which only the vector knows. Invalidated when the buffer grows, shrinks or is freed.
  * @rust `NonNull::add` on `RawVec::ptr()`: `self.ptr().add(i)`
  */
-static inline void *fv_raw_slot(const fv_raw *raw, size_t i)
-{
-    return (char *)raw->ptr + i * raw->elem.size;
-}
+static inline void *fv_raw_slot(const fv_raw *raw, size_t i) { return (char *)raw->ptr + i * raw->elem.size; }
 
 /**
  * @brief True when @p p points into the buffer's block, `[ptr, ptr + cap * elem.size)`.
@@ -156,8 +153,8 @@ static inline void *fv_raw_slot(const fv_raw *raw, size_t i)
  */
 static inline bool fv_raw_contains(const fv_raw *raw, const void *p)
 {
-    size_t bytes = raw->cap * raw->elem.size;  /* cannot wrap (I4); 0 for an empty buffer or zero-sized elements */
-    return (uintptr_t)p - (uintptr_t)raw->ptr < bytes;  /* below ptr wraps to a huge offset: also false */
+    size_t bytes = raw->cap * raw->elem.size;          /* cannot wrap (I4); 0 for an empty buffer or zero-sized elements */
+    return (uintptr_t)p - (uintptr_t)raw->ptr < bytes; /* below ptr wraps to a huge offset: also false */
 }
 
 /**

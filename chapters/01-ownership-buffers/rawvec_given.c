@@ -65,7 +65,7 @@ static void *global_realloc(void *ctx, void *ptr, size_t old_size, size_t new_si
         return realloc(ptr, new_size);
     void *fresh = global_alloc(ctx, new_size, align);
     if (fresh == NULL)
-        return NULL;  /* the old block is untouched, as the interface promises */
+        return NULL; /* the old block is untouched, as the interface promises */
     /* SAFETY: both blocks hold at least min(old, new) bytes (non-zero by contract) and are distinct allocations. */
     memcpy(fresh, ptr, old_size < new_size ? old_size : new_size);
     free(ptr);
@@ -82,7 +82,4 @@ static void global_dealloc(void *ctx, void *ptr, size_t size, size_t align)
 
 static const fv_allocator global_allocator = {global_alloc, global_realloc, global_dealloc, NULL};
 
-const fv_allocator *fv_global_allocator(void)
-{
-    return &global_allocator;
-}
+const fv_allocator *fv_global_allocator(void) { return &global_allocator; }

@@ -42,9 +42,9 @@
  * @rust `T`, seen through a `dyn Drop`-style vtable: `size_of::<T>()`, `align_of::<T>()`, `drop_in_place::<T>`
  */
 typedef struct fv_type {
-    fv_layout layout;          /**< size and alignment of one element */
-    void (*drop)(void *elem);  /**< drops one element in place; NULL when nothing needs dropping */
-    const char *name;          /**< for traces and messages; may be NULL */
+    fv_layout layout;         /**< size and alignment of one element */
+    void (*drop)(void *elem); /**< drops one element in place; NULL when nothing needs dropping */
+    const char *name;         /**< for traces and messages; may be NULL */
 } fv_type;
 
 /**
@@ -55,9 +55,9 @@ typedef struct fv_type {
  * @rust `alloc::vec::Vec<T, A>`
  */
 typedef struct fv_vec {
-    fv_raw buf;            /**< pointer, capacity, element layout, allocator */
-    size_t len;            /**< number of live elements, `len <= buf.cap` */
-    const fv_type *type;   /**< borrowed element type */
+    fv_raw buf;          /**< pointer, capacity, element layout, allocator */
+    size_t len;          /**< number of live elements, `len <= buf.cap` */
+    const fv_type *type; /**< borrowed element type */
 } fv_vec;
 
 /** @brief Number of live elements. @rust `Vec::len` */
@@ -187,9 +187,9 @@ fv_vec fv_take(fv_vec *v);
 
 /** @brief A vector taken apart: the caller owns `ptr`'s allocation and the `len` elements in it. */
 typedef struct fv_raw_parts {
-    void *ptr;   /**< buffer, or a dangling pointer when nothing is allocated */
-    size_t len;  /**< live elements */
-    size_t cap;  /**< capacity in elements */
+    void *ptr;  /**< buffer, or a dangling pointer when nothing is allocated */
+    size_t len; /**< live elements */
+    size_t cap; /**< capacity in elements */
 } fv_raw_parts;
 
 /**
@@ -207,17 +207,16 @@ fv_raw_parts fv_into_raw_parts(fv_vec *v);
  * and nothing is taken. An ::FV_ERR_LAYOUT type is refused the same way.
  * @rust `unsafe fn Vec::from_raw_parts_in`
  */
-FT_MUST_USE fv_status fv_from_raw_parts(fv_vec *out, const fv_type *type, const fv_allocator *alloc,
-                                        fv_raw_parts parts);
+FT_MUST_USE fv_status fv_from_raw_parts(fv_vec *out, const fv_type *type, const fv_allocator *alloc, fv_raw_parts parts);
 
 /**
  * @brief A shared, borrowed view of `len` contiguous elements; owns nothing.
  * @rust `&[T]`
  */
 typedef struct fv_slice {
-    const void *ptr;   /**< first element, never NULL (dangling when empty) */
-    size_t len;        /**< number of elements */
-    size_t elem_size;  /**< bytes per element */
+    const void *ptr;  /**< first element, never NULL (dangling when empty) */
+    size_t len;       /**< number of elements */
+    size_t elem_size; /**< bytes per element */
 } fv_slice;
 
 /**
@@ -225,9 +224,9 @@ typedef struct fv_slice {
  * @rust `&mut [T]`
  */
 typedef struct fv_slice_mut {
-    void *ptr;         /**< first element, never NULL (dangling when empty) */
-    size_t len;        /**< number of elements */
-    size_t elem_size;  /**< bytes per element */
+    void *ptr;        /**< first element, never NULL (dangling when empty) */
+    size_t len;       /**< number of elements */
+    size_t elem_size; /**< bytes per element */
 } fv_slice_mut;
 
 /** @brief Borrows the live elements for reading; invalidated as fv_get() is. @rust `Vec::as_slice` */
@@ -286,10 +285,10 @@ FT_MUST_USE fv_status fv_swap_remove(fv_vec *v, size_t i, void *out);
  * @rust `alloc::vec::IntoIter<T>`
  */
 typedef struct fv_iter {
-    fv_raw buf;            /**< the vector's former buffer */
-    size_t head;           /**< next element to yield */
-    size_t tail;           /**< one past the last element to yield */
-    const fv_type *type;   /**< borrowed element type */
+    fv_raw buf;          /**< the vector's former buffer */
+    size_t head;         /**< next element to yield */
+    size_t tail;         /**< one past the last element to yield */
+    const fv_type *type; /**< borrowed element type */
 } fv_iter;
 
 /**
@@ -324,11 +323,11 @@ void fv_iter_drop(fv_iter *it);
  * @rust ``alloc::vec::Drain<'_, T>``
  */
 typedef struct fv_drain {
-    fv_vec *vec;       /**< borrowed mutably for the drain's life */
-    size_t next;       /**< next index to yield */
-    size_t end;        /**< one past the last index of the range */
-    size_t tail;       /**< index of the first element after the range */
-    size_t tail_len;   /**< elements after the range */
+    fv_vec *vec;     /**< borrowed mutably for the drain's life */
+    size_t next;     /**< next index to yield */
+    size_t end;      /**< one past the last index of the range */
+    size_t tail;     /**< index of the first element after the range */
+    size_t tail_len; /**< elements after the range */
 } fv_drain;
 
 /**
@@ -377,32 +376,29 @@ void fv_drain_end(fv_drain *d);
  * The vector's type must have the layout of @p T, which a debug build asserts.
  * @rust `impl<T> Vec<T>`: one copy of `push` and `pop` per element type (monomorphisation)
  */
-#define FV_DEFINE_TYPED(NAME, T)                                                                              \
-    /* The full path, kept out of line: were it inlined, taking &value would keep every pushed value in memory. */ \
-    static __attribute__((noinline, cold)) fv_status NAME##_push_slow(fv_vec *v, T value)                      \
-    {                                                                                                          \
-        return fv_push(v, &value);                                                                             \
-    }                                                                                                          \
-    static inline FT_MUST_USE fv_status NAME##_push(fv_vec *v, T value)                                        \
-    {                                                                                                          \
-        assert(v->type->layout.size == sizeof(T) && v->type->layout.align == _Alignof(T));                    \
-        size_t len = v->len;                                                                                   \
-        if (len == v->buf.cap)                                                                                 \
-            return NAME##_push_slow(v, value);                                                                 \
-        /* SAFETY: len < cap, so slot len is uninitialised room for one T inside the block. */                 \
-        ((T *)v->buf.ptr)[len] = value;                                                                        \
-        v->len = len + 1;                                                                                      \
-        return FV_OK;                                                                                          \
-    }                                                                                                          \
-    static inline bool NAME##_pop(fv_vec *v, T *out)                                                           \
-    {                                                                                                          \
-        assert(out != NULL && v->type->layout.size == sizeof(T));                                              \
-        size_t len = v->len;                                                                                   \
-        if (len == 0)                                                                                          \
-            return false;                                                                                      \
-        v->len = len - 1;                                                                                      \
-        *out = ((const T *)v->buf.ptr)[len - 1]; /* moved out: the caller owns it, nothing to drop */          \
-        return true;                                                                                           \
+#define FV_DEFINE_TYPED(NAME, T)                                                                                         \
+    /* The full path, kept out of line: were it inlined, taking &value would keep every pushed value in memory. */       \
+    static __attribute__((noinline, cold)) fv_status NAME##_push_slow(fv_vec *v, T value) { return fv_push(v, &value); } \
+    static inline FT_MUST_USE fv_status NAME##_push(fv_vec *v, T value)                                                  \
+    {                                                                                                                    \
+        assert(v->type->layout.size == sizeof(T) && v->type->layout.align == _Alignof(T));                               \
+        size_t len = v->len;                                                                                             \
+        if (len == v->buf.cap)                                                                                           \
+            return NAME##_push_slow(v, value);                                                                           \
+        /* SAFETY: len < cap, so slot len is uninitialised room for one T inside the block. */                           \
+        ((T *)v->buf.ptr)[len] = value;                                                                                  \
+        v->len = len + 1;                                                                                                \
+        return FV_OK;                                                                                                    \
+    }                                                                                                                    \
+    static inline bool NAME##_pop(fv_vec *v, T *out)                                                                     \
+    {                                                                                                                    \
+        assert(out != NULL && v->type->layout.size == sizeof(T));                                                        \
+        size_t len = v->len;                                                                                             \
+        if (len == 0)                                                                                                    \
+            return false;                                                                                                \
+        v->len = len - 1;                                                                                                \
+        *out = ((const T *)v->buf.ptr)[len - 1]; /* moved out: the caller owns it, nothing to drop */                    \
+        return true;                                                                                                     \
     }
 
 #endif

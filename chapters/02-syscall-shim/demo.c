@@ -63,14 +63,13 @@ static void scene_errors(void)
     heading("2. errors are values: nothing is written to errno");
     errno = 0;
     sys_result r = sys_openat(SYS_AT_FDCWD, "/no/such/file", SYS_O_RDONLY, 0);
-    printf("  sys_openat(\"/no/such/file\") = {value %lu, err %d}   errno afterwards: %d\n", (unsigned long)r.value,
-           r.err, errno);
+    printf("  sys_openat(\"/no/such/file\") = {value %lu, err %d}   errno afterwards: %d\n", (unsigned long)r.value, r.err,
+           errno);
     sys_result pid = sys_getpid();
     printf("  sys_getpid() = {value %lu, err %d}   libc's getpid() = %ld\n", (unsigned long)pid.value, pid.err,
            (long)getpid());
     if (r.err == SYS_ENOSYS)
-        printf("  %s(err 38 is ENOSYS: the shim is not written yet; `make demo CH=02` runs the solution)%s\n", DIM,
-               RESET);
+        printf("  %s(err 38 is ENOSYS: the shim is not written yet; `make demo CH=02` runs the solution)%s\n", DIM, RESET);
 }
 
 /* ---- 3. strace beside the source ----------------------------------------------------------------------------- */
@@ -199,8 +198,8 @@ static void scene_strace(const char *prog, const char *source)
     const char *name = slash ? slash + 1 : prog;
     if (slash)
         *slash = '\0';
-    snprintf(cmd, sizeof cmd, "cd '%s' && strace -f -k -o '%s' ./'%s' one two >'%s' 2>&1", slash ? dir : ".", log,
-             name, out);
+    snprintf(cmd, sizeof cmd, "cd '%s' && strace -f -k -o '%s' ./'%s' one two >'%s' 2>&1", slash ? dir : ".", log, name,
+             out);
     int status = system(cmd);
     printf("  $ cd %s && strace -f -k ./%s one two\n", slash ? dir : ".", name);
     printf("  %sthe program wrote:%s\n", DIM, RESET);
@@ -222,8 +221,10 @@ static void scene_strace(const char *prog, const char *source)
     printf("  %s%-58s %s%s\n", BOLD, "source line (nolibc.c)", "system call (strace)", RESET);
     for (size_t i = 0; i < n; i++)
         print_call(&calls[i], prog, source);
-    printf("\n  %sNo brk, mmap, arch_prctl or set_tid_address: with no C library there is no start-up code,\n"
-           "  only what _start and nolibc_start do. Compare `strace /bin/true`.%s\n", DIM, RESET);
+    printf(
+        "\n  %sNo brk, mmap, arch_prctl or set_tid_address: with no C library there is no start-up code,\n"
+        "  only what _start and nolibc_start do. Compare `strace /bin/true`.%s\n",
+        DIM, RESET);
     close(log_fd);
     close(out_fd);
     unlink(log);

@@ -51,38 +51,38 @@
 
 /** @name Linux error numbers (positive, as in ::sys_result.err; the same on x86_64 and aarch64)
  * @{ */
-#define SYS_EPERM 1    /**< operation not permitted */
-#define SYS_ENOENT 2   /**< no such file or directory */
-#define SYS_EBADF 9    /**< not an open file descriptor */
-#define SYS_EAGAIN 11  /**< try again (a non-blocking call would block) */
-#define SYS_ENOMEM 12  /**< out of memory */
-#define SYS_EACCES 13  /**< permission denied */
-#define SYS_EFAULT 14  /**< a pointer argument points outside the caller's memory */
-#define SYS_EEXIST 17  /**< file exists */
-#define SYS_EINVAL 22  /**< invalid argument */
-#define SYS_ESPIPE 29  /**< seek on a pipe */
-#define SYS_ENOSYS 38  /**< no such system call; also what the exercise skeleton returns */
+#define SYS_EPERM 1        /**< operation not permitted */
+#define SYS_ENOENT 2       /**< no such file or directory */
+#define SYS_EBADF 9        /**< not an open file descriptor */
+#define SYS_EAGAIN 11      /**< try again (a non-blocking call would block) */
+#define SYS_ENOMEM 12      /**< out of memory */
+#define SYS_EACCES 13      /**< permission denied */
+#define SYS_EFAULT 14      /**< a pointer argument points outside the caller's memory */
+#define SYS_EEXIST 17      /**< file exists */
+#define SYS_EINVAL 22      /**< invalid argument */
+#define SYS_ESPIPE 29      /**< seek on a pipe */
+#define SYS_ENOSYS 38      /**< no such system call; also what the exercise skeleton returns */
 #define SYS_MAX_ERRNO 4095 /**< the largest error number: raw results in [-4095, -1] are errors */
 /** @} */
 
 /** @name Flags the wrappers take (the kernel's values)
  * @{ */
-#define SYS_AT_FDCWD (-100)         /**< sys_openat(): resolve a relative path from the working directory */
-#define SYS_O_RDONLY 0              /**< open for reading */
-#define SYS_O_WRONLY 01             /**< open for writing */
-#define SYS_O_RDWR 02               /**< open for reading and writing */
-#define SYS_O_CREAT 0100            /**< create the file if it does not exist (then `mode` is used) */
-#define SYS_O_TRUNC 01000           /**< truncate to length 0 */
-#define SYS_O_CLOEXEC 02000000      /**< close on exec (also for sys_pipe2()) */
-#define SYS_SEEK_SET 0              /**< sys_lseek(): offset from the start */
-#define SYS_SEEK_CUR 1              /**< sys_lseek(): offset from the current position */
-#define SYS_SEEK_END 2              /**< sys_lseek(): offset from the end */
-#define SYS_PROT_NONE 0             /**< sys_mmap(): no access */
-#define SYS_PROT_READ 1             /**< sys_mmap(): readable */
-#define SYS_PROT_WRITE 2            /**< sys_mmap(): writable */
-#define SYS_MAP_SHARED 0x01         /**< sys_mmap(): writes reach the file and other mappings */
-#define SYS_MAP_PRIVATE 0x02        /**< sys_mmap(): copy on write */
-#define SYS_MAP_ANONYMOUS 0x20      /**< sys_mmap(): no file; zero-filled (pass fd -1, offset 0) */
+#define SYS_AT_FDCWD (-100)    /**< sys_openat(): resolve a relative path from the working directory */
+#define SYS_O_RDONLY 0         /**< open for reading */
+#define SYS_O_WRONLY 01        /**< open for writing */
+#define SYS_O_RDWR 02          /**< open for reading and writing */
+#define SYS_O_CREAT 0100       /**< create the file if it does not exist (then `mode` is used) */
+#define SYS_O_TRUNC 01000      /**< truncate to length 0 */
+#define SYS_O_CLOEXEC 02000000 /**< close on exec (also for sys_pipe2()) */
+#define SYS_SEEK_SET 0         /**< sys_lseek(): offset from the start */
+#define SYS_SEEK_CUR 1         /**< sys_lseek(): offset from the current position */
+#define SYS_SEEK_END 2         /**< sys_lseek(): offset from the end */
+#define SYS_PROT_NONE 0        /**< sys_mmap(): no access */
+#define SYS_PROT_READ 1        /**< sys_mmap(): readable */
+#define SYS_PROT_WRITE 2       /**< sys_mmap(): writable */
+#define SYS_MAP_SHARED 0x01    /**< sys_mmap(): writes reach the file and other mappings */
+#define SYS_MAP_PRIVATE 0x02   /**< sys_mmap(): copy on write */
+#define SYS_MAP_ANONYMOUS 0x20 /**< sys_mmap(): no file; zero-filled (pass fd -1, offset 0) */
 /** @} */
 
 /**
@@ -99,28 +99,16 @@ typedef struct sys_result {
 } sys_result;
 
 /** @brief A successful result carrying @p value. @rust `Ok(value)` */
-static inline sys_result sys_ok(uintptr_t value)
-{
-    return (sys_result){value, 0};
-}
+static inline sys_result sys_ok(uintptr_t value) { return (sys_result){value, 0}; }
 
 /** @brief A failed result carrying the positive error number @p err. @rust `Err(Error::new(err))` */
-static inline sys_result sys_err(int err)
-{
-    return (sys_result){0, err};
-}
+static inline sys_result sys_err(int err) { return (sys_result){0, err}; }
 
 /** @brief True when @p r holds a value. @rust `Result::is_ok` */
-static inline bool sys_is_ok(sys_result r)
-{
-    return r.err == 0;
-}
+static inline bool sys_is_ok(sys_result r) { return r.err == 0; }
 
 /** @brief True when @p r holds an error. @rust `Result::is_err` */
-static inline bool sys_is_err(sys_result r)
-{
-    return r.err != 0;
-}
+static inline bool sys_is_err(sys_result r) { return r.err != 0; }
 
 /**
  * @name Part 1: raw system calls (sys_x86_64.c, sys_aarch64.c)
@@ -147,11 +135,10 @@ FT_MUST_USE uintptr_t sys_call3(uintptr_t n, uintptr_t a1, uintptr_t a2, uintptr
 /** @brief A system call with four arguments. @rust `syscall::syscall4` (Redox) */
 FT_MUST_USE uintptr_t sys_call4(uintptr_t n, uintptr_t a1, uintptr_t a2, uintptr_t a3, uintptr_t a4);
 /** @brief A system call with five arguments. @rust `syscall::syscall5` (Redox) */
-FT_MUST_USE uintptr_t sys_call5(uintptr_t n, uintptr_t a1, uintptr_t a2, uintptr_t a3, uintptr_t a4,
-                                uintptr_t a5);
+FT_MUST_USE uintptr_t sys_call5(uintptr_t n, uintptr_t a1, uintptr_t a2, uintptr_t a3, uintptr_t a4, uintptr_t a5);
 /** @brief A system call with six arguments, the most Linux passes in registers. @rust `syscall::syscall6` */
-FT_MUST_USE uintptr_t sys_call6(uintptr_t n, uintptr_t a1, uintptr_t a2, uintptr_t a3, uintptr_t a4,
-                                uintptr_t a5, uintptr_t a6);
+FT_MUST_USE uintptr_t sys_call6(uintptr_t n, uintptr_t a1, uintptr_t a2, uintptr_t a3, uintptr_t a4, uintptr_t a5,
+                                uintptr_t a6);
 /** @} */
 
 /**

@@ -28,16 +28,16 @@
 
 /** @name Call numbers (include/uapi/asm-generic/unistd.h)
  * @{ */
-#define SYS_NR_openat 56       /**< openat(dirfd, path, flags, mode) */
-#define SYS_NR_close 57        /**< close(fd) */
-#define SYS_NR_pipe2 59        /**< pipe2(fds, flags) */
-#define SYS_NR_lseek 62        /**< lseek(fd, offset, whence) */
-#define SYS_NR_read 63         /**< read(fd, buf, len) */
-#define SYS_NR_write 64        /**< write(fd, buf, len) */
-#define SYS_NR_exit_group 94   /**< exit_group(status) */
-#define SYS_NR_getpid 172      /**< getpid() */
-#define SYS_NR_munmap 215      /**< munmap(addr, len) */
-#define SYS_NR_mmap 222        /**< mmap(addr, len, prot, flags, fd, offset) */
+#define SYS_NR_openat 56     /**< openat(dirfd, path, flags, mode) */
+#define SYS_NR_close 57      /**< close(fd) */
+#define SYS_NR_pipe2 59      /**< pipe2(fds, flags) */
+#define SYS_NR_lseek 62      /**< lseek(fd, offset, whence) */
+#define SYS_NR_read 63       /**< read(fd, buf, len) */
+#define SYS_NR_write 64      /**< write(fd, buf, len) */
+#define SYS_NR_exit_group 94 /**< exit_group(status) */
+#define SYS_NR_getpid 172    /**< getpid() */
+#define SYS_NR_munmap 215    /**< munmap(addr, len) */
+#define SYS_NR_mmap 222      /**< mmap(addr, len, prot, flags, fd, offset) */
 /** @} */
 
 #endif

@@ -95,8 +95,7 @@ uintptr_t sys_call5(uintptr_t n, uintptr_t a1, uintptr_t a2, uintptr_t a3, uintp
     return (uintptr_t)-SYS_ENOSYS;
 }
 
-uintptr_t sys_call6(uintptr_t n, uintptr_t a1, uintptr_t a2, uintptr_t a3, uintptr_t a4, uintptr_t a5,
-                    uintptr_t a6)
+uintptr_t sys_call6(uintptr_t n, uintptr_t a1, uintptr_t a2, uintptr_t a3, uintptr_t a4, uintptr_t a5, uintptr_t a6)
 {
     /* TODO: as sys_call5, plus a6 in r9. Six is the most Linux passes; mmap needs all of them. */
     (void)n;

@@ -26,16 +26,16 @@
 
 /** @name Call numbers (arch/x86/entry/syscalls/syscall_64.tbl)
  * @{ */
-#define SYS_NR_read 0          /**< read(fd, buf, len) */
-#define SYS_NR_write 1         /**< write(fd, buf, len) */
-#define SYS_NR_close 3         /**< close(fd) */
-#define SYS_NR_lseek 8         /**< lseek(fd, offset, whence) */
-#define SYS_NR_mmap 9          /**< mmap(addr, len, prot, flags, fd, offset) */
-#define SYS_NR_munmap 11       /**< munmap(addr, len) */
-#define SYS_NR_getpid 39       /**< getpid() */
-#define SYS_NR_exit_group 231  /**< exit_group(status) */
-#define SYS_NR_openat 257      /**< openat(dirfd, path, flags, mode) */
-#define SYS_NR_pipe2 293       /**< pipe2(fds, flags) */
+#define SYS_NR_read 0         /**< read(fd, buf, len) */
+#define SYS_NR_write 1        /**< write(fd, buf, len) */
+#define SYS_NR_close 3        /**< close(fd) */
+#define SYS_NR_lseek 8        /**< lseek(fd, offset, whence) */
+#define SYS_NR_mmap 9         /**< mmap(addr, len, prot, flags, fd, offset) */
+#define SYS_NR_munmap 11      /**< munmap(addr, len) */
+#define SYS_NR_getpid 39      /**< getpid() */
+#define SYS_NR_exit_group 231 /**< exit_group(status) */
+#define SYS_NR_openat 257     /**< openat(dirfd, path, flags, mode) */
+#define SYS_NR_pipe2 293      /**< pipe2(fds, flags) */
 /** @} */
 
 #endif

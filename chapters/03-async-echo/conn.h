@@ -73,21 +73,21 @@ typedef struct ae_server ae_server;
  * @rust `async move { let mut buf = [0; N]; loop { let n = s.read(&mut buf).await?; s.write_all(&buf[..n]).await? } }`
  */
 typedef struct ae_conn {
-    ae_source src;            /**< registration with the reactor; `src.fd` is the socket (owned) */
-    ae_reactor *reactor;      /**< borrowed */
-    const ae_echo_ctx *ctx;   /**< borrowed */
-    ae_conn_state state;      /**< where the future is suspended */
-    int error;                /**< 0, or the negative errno that ended the connection */
-    bool draining;            /**< set by ae_conn_drain(): finish what is owed, read nothing new */
-    uint8_t *buf;             /**< bytes owed to the peer (malloc'd, owned), or NULL when nothing is owed */
-    size_t buf_len;           /**< bytes in `buf` */
-    size_t buf_off;           /**< bytes of `buf` already written */
-    uint64_t bytes_in;        /**< bytes read so far (progress, for the idle timer) */
-    uint64_t bytes_out;       /**< bytes written so far */
-    ae_server *server;        /**< server: the owning server, or NULL */
-    struct ae_conn *prev;     /**< server: neighbour in the idle list (less recently active) */
-    struct ae_conn *next;     /**< server: neighbour in the idle list (more recently active) */
-    int64_t deadline_ms;      /**< server: when this connection times out if it stays idle */
+    ae_source src;          /**< registration with the reactor; `src.fd` is the socket (owned) */
+    ae_reactor *reactor;    /**< borrowed */
+    const ae_echo_ctx *ctx; /**< borrowed */
+    ae_conn_state state;    /**< where the future is suspended */
+    int error;              /**< 0, or the negative errno that ended the connection */
+    bool draining;          /**< set by ae_conn_drain(): finish what is owed, read nothing new */
+    uint8_t *buf;           /**< bytes owed to the peer (malloc'd, owned), or NULL when nothing is owed */
+    size_t buf_len;         /**< bytes in `buf` */
+    size_t buf_off;         /**< bytes of `buf` already written */
+    uint64_t bytes_in;      /**< bytes read so far (progress, for the idle timer) */
+    uint64_t bytes_out;     /**< bytes written so far */
+    ae_server *server;      /**< server: the owning server, or NULL */
+    struct ae_conn *prev;   /**< server: neighbour in the idle list (less recently active) */
+    struct ae_conn *next;   /**< server: neighbour in the idle list (more recently active) */
+    int64_t deadline_ms;    /**< server: when this connection times out if it stays idle */
 } ae_conn;
 
 /**
@@ -104,8 +104,7 @@ typedef struct ae_conn {
  *         registered.
  * @rust `TcpStream::from_std` + `set_nodelay(true)`; `tokio::spawn` of the future
  */
-FT_MUST_USE int ae_conn_init(ae_conn *c, int fd, ae_reactor *reactor, const ae_echo_ctx *ctx,
-                             ae_ready_fn *on_ready);
+FT_MUST_USE int ae_conn_init(ae_conn *c, int fd, ae_reactor *reactor, const ae_echo_ctx *ctx, ae_ready_fn *on_ready);
 
 /**
  * @brief Advances the echo loop as far as it can go without blocking.

@@ -37,17 +37,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HIST_US 200000   /* latency histogram: 1 µs buckets up to 200 ms, the rest in the last bucket */
+#define HIST_US 200000 /* latency histogram: 1 µs buckets up to 200 ms, the rest in the last bucket */
 #define STALL_US 30000
 #define MAX_SIZE (1u << 20)
 
 typedef struct client {
     int fd;
     uint32_t id, seq;
-    size_t sent, got;        /* bytes of the current message written / read back */
-    int64_t t0_ns;           /* when the current message started */
-    bool want_out;           /* EPOLLOUT registered */
-    uint8_t *msg;            /* the current message, the reference the echo is compared with */
+    size_t sent, got; /* bytes of the current message written / read back */
+    int64_t t0_ns;    /* when the current message started */
+    bool want_out;    /* EPOLLOUT registered */
+    uint8_t *msg;     /* the current message, the reference the echo is compared with */
 } client;
 
 typedef struct stats {
@@ -66,7 +66,11 @@ static struct {
 } opt = {.conns = 50, .size = 26, .seconds = 5.0, .warmup = 0.5};
 
 static volatile sig_atomic_t interrupted;
-static void on_sigint(int sig) { (void)sig; interrupted = 1; }
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
 
 static int64_t now_ns(void)
 {
@@ -95,7 +99,7 @@ static uint16_t start_server(const char *path, int max_conns)
         die("fork");
     if (server_pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the demo */
-        setpgid(0, 0);                     /* Ctrl-C reaches the demo only; the demo then stops the server */
+        setpgid(0, 0);                    /* Ctrl-C reaches the demo only; the demo then stops the server */
         dup2(p[1], STDOUT_FILENO);
         close(p[0]);
         close(p[1]);
@@ -128,8 +132,8 @@ static void stop_server(void)
     if (waitpid(server_pid, &status, 0) == server_pid) {
         double ms = (double)(now_ns() - t0) / 1e6;
         if (WIFEXITED(status))
-            printf("demo: SIGTERM sent; the server drained and exited with status %d after %.1f ms\n",
-                   WEXITSTATUS(status), ms);
+            printf("demo: SIGTERM sent; the server drained and exited with status %d after %.1f ms\n", WEXITSTATUS(status),
+                   ms);
         else
             printf("demo: the server died from signal %d\n", WTERMSIG(status));
     }
@@ -314,21 +318,22 @@ static void run_load(int ep, client *cs, int n)
     for (int64_t t = start; t < end && !interrupted; t = now_ns()) {
         turn(ep, &run, &sec, t >= measure_from);
         if (opt.live && t >= next_tick) {
-            printf("  %3.0f s  %9llu msg/s   p50 %6llu us   p99 %6llu us   errors %llu\n",
-                   (double)(t - measure_from) / 1e9, (unsigned long long)sec.msgs,
-                   (unsigned long long)percentile(&sec, 0.50), (unsigned long long)percentile(&sec, 0.99),
-                   (unsigned long long)run.errors);
+            printf("  %3.0f s  %9llu msg/s   p50 %6llu us   p99 %6llu us   errors %llu\n", (double)(t - measure_from) / 1e9,
+                   (unsigned long long)sec.msgs, (unsigned long long)percentile(&sec, 0.50),
+                   (unsigned long long)percentile(&sec, 0.99), (unsigned long long)run.errors);
             fflush(stdout);
             reset(&sec);
             next_tick += 1000000000;
         }
     }
     double secs = (double)(now_ns() - measure_from) / 1e9;
-    printf("RESULT conns=%d size=%zu seconds=%.2f msgs=%llu msg_per_s=%.0f p50_us=%llu p99_us=%llu max_us=%llu "
-           "errors=%llu stalls=%llu all_msgs=%llu\n", n, opt.size, secs, (unsigned long long)run.msgs,
-           (double)run.msgs / secs, (unsigned long long)percentile(&run, 0.50),
-           (unsigned long long)percentile(&run, 0.99), (unsigned long long)run.max_us,
-           (unsigned long long)run.errors, (unsigned long long)run.stalls, (unsigned long long)run.all_msgs);
+    printf(
+        "RESULT conns=%d size=%zu seconds=%.2f msgs=%llu msg_per_s=%.0f p50_us=%llu p99_us=%llu max_us=%llu "
+        "errors=%llu stalls=%llu all_msgs=%llu\n",
+        n, opt.size, secs, (unsigned long long)run.msgs, (double)run.msgs / secs,
+        (unsigned long long)percentile(&run, 0.50), (unsigned long long)percentile(&run, 0.99),
+        (unsigned long long)run.max_us, (unsigned long long)run.errors, (unsigned long long)run.stalls,
+        (unsigned long long)run.all_msgs);
     free(run.hist);
     free(sec.hist);
 }
@@ -355,8 +360,9 @@ static void run_idle(int ep, client *cs, int n)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: demo (--server PATH | --port N) [--conns N] [--size BYTES] [--seconds S] "
-                    "[--warmup S] [--live] [--idle N]\n");
+    fprintf(stderr,
+            "usage: demo (--server PATH | --port N) [--conns N] [--size BYTES] [--seconds S] "
+            "[--warmup S] [--live] [--idle N]\n");
     exit(2);
 }
 
@@ -409,8 +415,8 @@ int main(int argc, char **argv)
     if (opt.server) {
         opt.live = true;
         opt.port = start_server(opt.server, n + 16);
-        printf("demo: %d connections, %zu-byte messages, %.0f s (Ctrl-C stops early); every byte is checked\n",
-               n, opt.size, opt.seconds);
+        printf("demo: %d connections, %zu-byte messages, %.0f s (Ctrl-C stops early); every byte is checked\n", n, opt.size,
+               opt.seconds);
     }
     int ep = epoll_create1(EPOLL_CLOEXEC);
     if (ep < 0)

@@ -85,11 +85,11 @@ struct ae_source {
  * @rust `mio::Poll` with its `Events`
  */
 typedef struct ae_reactor {
-    int epfd;                                  /**< the epoll fd, owned; -1 after ae_reactor_close() */
-    int n_sources;                             /**< sources currently registered */
-    int batch_len;                             /**< events returned by the last epoll_wait */
-    int batch_pos;                             /**< next event to dispatch */
-    struct epoll_event events[AE_MAX_EVENTS];  /**< the batch */
+    int epfd;                                 /**< the epoll fd, owned; -1 after ae_reactor_close() */
+    int n_sources;                            /**< sources currently registered */
+    int batch_len;                            /**< events returned by the last epoll_wait */
+    int batch_pos;                            /**< next event to dispatch */
+    struct epoll_event events[AE_MAX_EVENTS]; /**< the batch */
 } ae_reactor;
 
 /**
@@ -122,8 +122,7 @@ FT_MUST_USE int ae_reactor_init(ae_reactor *r);
  *         interest bits; another negative errno from `epoll_ctl`. On failure `src->fd` is -1.
  * @rust `Registry::register(&mut source, token, interest)`
  */
-FT_MUST_USE int ae_reactor_register(ae_reactor *r, ae_source *src, int fd, uint32_t interest,
-                                    ae_ready_fn *on_ready);
+FT_MUST_USE int ae_reactor_register(ae_reactor *r, ae_source *src, int fd, uint32_t interest, ae_ready_fn *on_ready);
 
 /**
  * @brief Changes what a registered source is watched for. A no-op (no system call) when unchanged.

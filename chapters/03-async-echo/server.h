@@ -45,13 +45,13 @@
  * @rust the arguments of `TcpListener::bind` plus what an application adds around Tokio
  */
 typedef struct ae_config {
-    const char *host;      /**< IPv4 address to bind; NULL = "127.0.0.1" */
-    uint16_t port;         /**< 0 = an ephemeral port, read back with ae_server_port() */
-    int max_conns;         /**< connections served at once; 0 = 1024 */
-    int idle_timeout_ms;   /**< close a connection idle this long; 0 = never */
-    int drain_timeout_ms;  /**< at shutdown, how long connections may flush; 0 = ::AE_DEFAULT_DRAIN_MS */
-    size_t buf_size;       /**< per-connection bound (`ae_echo_ctx.cap`); 0 = ::AE_DEFAULT_BUF_SIZE */
-    bool handle_signals;   /**< stop gracefully on SIGINT/SIGTERM (blocks both in the calling thread) */
+    const char *host;     /**< IPv4 address to bind; NULL = "127.0.0.1" */
+    uint16_t port;        /**< 0 = an ephemeral port, read back with ae_server_port() */
+    int max_conns;        /**< connections served at once; 0 = 1024 */
+    int idle_timeout_ms;  /**< close a connection idle this long; 0 = never */
+    int drain_timeout_ms; /**< at shutdown, how long connections may flush; 0 = ::AE_DEFAULT_DRAIN_MS */
+    size_t buf_size;      /**< per-connection bound (`ae_echo_ctx.cap`); 0 = ::AE_DEFAULT_BUF_SIZE */
+    bool handle_signals;  /**< stop gracefully on SIGINT/SIGTERM (blocks both in the calling thread) */
 } ae_config;
 
 /**
@@ -59,10 +59,10 @@ typedef struct ae_config {
  * @rust what `tokio-metrics` would report
  */
 typedef struct ae_stats {
-    uint64_t accepted;        /**< connections accepted */
-    uint64_t closed;          /**< connections closed, for any reason */
-    uint64_t timed_out;       /**< of those, closed by the idle timer */
-    uint64_t accept_paused;   /**< times accepting was paused (limit reached, or out of descriptors) */
+    uint64_t accepted;      /**< connections accepted */
+    uint64_t closed;        /**< connections closed, for any reason */
+    uint64_t timed_out;     /**< of those, closed by the idle timer */
+    uint64_t accept_paused; /**< times accepting was paused (limit reached, or out of descriptors) */
 } ae_stats;
 
 /**
@@ -70,21 +70,21 @@ typedef struct ae_stats {
  * @rust a `TcpListener` plus the Tokio runtime (reactor, timer wheel, tasks)
  */
 struct ae_server {
-    ae_config cfg;            /**< with defaults filled in */
-    ae_reactor reactor;       /**< owned */
-    ae_echo_ctx ctx;          /**< owned; `ctx.scratch` is freed by ae_server_close() */
-    ae_source listener;       /**< the listening socket (owned); `fd == -1` once closed */
-    ae_source signals;        /**< the signalfd (owned) when `cfg.handle_signals`, else `fd == -1` */
-    sigset_t saved_mask;      /**< the thread's signal mask before ae_server_open() blocked SIGINT/SIGTERM */
-    uint16_t port;            /**< the bound port */
-    int n_conns;              /**< live connections */
-    ae_conn *idle_head;       /**< live connections, least recently active first (earliest deadline) */
-    ae_conn *idle_tail;       /**< most recently active */
-    bool accepting;           /**< the listener's interest is AE_READABLE */
-    bool stopping;            /**< shutdown has begun */
-    int64_t accept_retry_ms;  /**< when to retry accept after EMFILE, or 0 */
+    ae_config cfg;             /**< with defaults filled in */
+    ae_reactor reactor;        /**< owned */
+    ae_echo_ctx ctx;           /**< owned; `ctx.scratch` is freed by ae_server_close() */
+    ae_source listener;        /**< the listening socket (owned); `fd == -1` once closed */
+    ae_source signals;         /**< the signalfd (owned) when `cfg.handle_signals`, else `fd == -1` */
+    sigset_t saved_mask;       /**< the thread's signal mask before ae_server_open() blocked SIGINT/SIGTERM */
+    uint16_t port;             /**< the bound port */
+    int n_conns;               /**< live connections */
+    ae_conn *idle_head;        /**< live connections, least recently active first (earliest deadline) */
+    ae_conn *idle_tail;        /**< most recently active */
+    bool accepting;            /**< the listener's interest is AE_READABLE */
+    bool stopping;             /**< shutdown has begun */
+    int64_t accept_retry_ms;   /**< when to retry accept after EMFILE, or 0 */
     int64_t drain_deadline_ms; /**< when draining connections are closed regardless, or 0 */
-    ae_stats stats;           /**< counters */
+    ae_stats stats;            /**< counters */
 };
 
 /**

@@ -22,9 +22,10 @@
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: echo-server [--host ADDR] [--port N] [--max-conns N] [--idle-timeout T] "
-                    "[--buf-size BYTES]\n"
-                    "  T in milliseconds, or with a suffix: 200ms, 30s; 0 = no idle timeout\n");
+    fprintf(stderr,
+            "usage: echo-server [--host ADDR] [--port N] [--max-conns N] [--idle-timeout T] "
+            "[--buf-size BYTES]\n"
+            "  T in milliseconds, or with a suffix: 200ms, 30s; 0 = no idle timeout\n");
     exit(2);
 }
 
@@ -86,15 +87,18 @@ int main(int argc, char **argv)
     int rc = ae_server_open(&s, &cfg);
     const char *host = cfg.host ? cfg.host : "127.0.0.1";
     if (rc == -EADDRINUSE) {
-        fprintf(stderr, "echo-server: port %u on %s is already in use (another server is listening there); "
-                        "pick another --port, or --port 0 for any free one\n", cfg.port, host);
+        fprintf(stderr,
+                "echo-server: port %u on %s is already in use (another server is listening there); "
+                "pick another --port, or --port 0 for any free one\n",
+                cfg.port, host);
         return 1;
     }
     if (rc != 0) {
         fprintf(stderr, "echo-server: cannot start on %s:%u: %s\n", host, cfg.port, strerror(-rc));
         if (rc == -ENOSYS)
-            fprintf(stderr, "echo-server: parts 1-4 are not written yet (the reference runs with "
-                            "`make demo CH=03`)\n");
+            fprintf(stderr,
+                    "echo-server: parts 1-4 are not written yet (the reference runs with "
+                    "`make demo CH=03`)\n");
         return 1;
     }
     printf("listening on %s:%u\n", host, ae_server_port(&s));

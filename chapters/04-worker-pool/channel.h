@@ -42,16 +42,16 @@
  * @rust `Result<T, TrySendError<T>>`, `Result<T, RecvTimeoutError>`, `Result<T, JoinError>` — errors are values
  */
 typedef enum wp_status {
-    WP_OK = 0,                /**< success */
-    WP_ERR_FULL = -1,         /**< no room and the caller would not wait (Rust: `TrySendError::Full`) */
-    WP_ERR_EMPTY = -2,        /**< nothing to receive and the caller would not wait (`TryRecvError::Empty`) */
-    WP_ERR_CLOSED = -3,       /**< the channel or pool is closed (`SendError`, `TryRecvError::Disconnected`) */
-    WP_ERR_TIMEOUT = -4,      /**< the deadline passed first (`RecvTimeoutError::Timeout`) */
-    WP_ERR_INVAL = -5,        /**< an argument is out of range: a capacity or worker count of 0, a NULL type */
-    WP_ERR_NOMEM = -6,        /**< memory, or a thread, could not be obtained */
-    WP_ERR_TASK_FAILED = -7,  /**< the task reported failure (`JoinError` of a panicked task) */
-    WP_ERR_CANCELLED = -8,    /**< the task never ran: its pool was shut down with ::WP_CANCEL */
-    WP_ERR_TODO = -99,        /**< returned by the exercise skeleton: this function is not written yet */
+    WP_OK = 0,               /**< success */
+    WP_ERR_FULL = -1,        /**< no room and the caller would not wait (Rust: `TrySendError::Full`) */
+    WP_ERR_EMPTY = -2,       /**< nothing to receive and the caller would not wait (`TryRecvError::Empty`) */
+    WP_ERR_CLOSED = -3,      /**< the channel or pool is closed (`SendError`, `TryRecvError::Disconnected`) */
+    WP_ERR_TIMEOUT = -4,     /**< the deadline passed first (`RecvTimeoutError::Timeout`) */
+    WP_ERR_INVAL = -5,       /**< an argument is out of range: a capacity or worker count of 0, a NULL type */
+    WP_ERR_NOMEM = -6,       /**< memory, or a thread, could not be obtained */
+    WP_ERR_TASK_FAILED = -7, /**< the task reported failure (`JoinError` of a panicked task) */
+    WP_ERR_CANCELLED = -8,   /**< the task never ran: its pool was shut down with ::WP_CANCEL */
+    WP_ERR_TODO = -99,       /**< returned by the exercise skeleton: this function is not written yet */
 } wp_status;
 
 /**
@@ -72,18 +72,18 @@ const char *wp_status_str(wp_status status);
  * @rust `crossbeam_channel::bounded(cap)` — `(Sender<T>, Receiver<T>)`, both `Send + Sync + Clone`
  */
 typedef struct wp_chan {
-    pthread_mutex_t lock;        /**< guards the fields below */
-    pthread_cond_t not_empty;    /**< receivers wait here while `len == 0 && !closed` */
-    pthread_cond_t not_full;     /**< senders wait here while `len == cap && !closed` */
-    unsigned char *slots;        /**< `cap * elem_size` bytes; owned */
-    size_t head;                 /**< slot of the oldest element, `< cap` */
-    size_t len;                  /**< elements inside, `<= cap` */
-    size_t recv_waiting;         /**< receivers blocked in a wait right now */
-    size_t send_waiting;         /**< senders blocked in a wait right now */
-    bool closed;                 /**< set once by wp_chan_close(), never cleared */
-    size_t cap;                  /**< capacity in elements, `> 0`; immutable */
-    size_t elem_size;            /**< bytes per element, `> 0`; immutable */
-    void (*drop)(void *elem);    /**< drops one element left inside at destroy; NULL for plain data; immutable */
+    pthread_mutex_t lock;     /**< guards the fields below */
+    pthread_cond_t not_empty; /**< receivers wait here while `len == 0 && !closed` */
+    pthread_cond_t not_full;  /**< senders wait here while `len == cap && !closed` */
+    unsigned char *slots;     /**< `cap * elem_size` bytes; owned */
+    size_t head;              /**< slot of the oldest element, `< cap` */
+    size_t len;               /**< elements inside, `<= cap` */
+    size_t recv_waiting;      /**< receivers blocked in a wait right now */
+    size_t send_waiting;      /**< senders blocked in a wait right now */
+    bool closed;              /**< set once by wp_chan_close(), never cleared */
+    size_t cap;               /**< capacity in elements, `> 0`; immutable */
+    size_t elem_size;         /**< bytes per element, `> 0`; immutable */
+    void (*drop)(void *elem); /**< drops one element left inside at destroy; NULL for plain data; immutable */
 } wp_chan;
 
 /**

@@ -26,7 +26,7 @@ static char vocab[VOCAB][WORD_MAX];
 static int hash_index[HASH_SLOTS]; /* word hash -> vocabulary index, -1 when free (read-only once built) */
 
 typedef struct corpus {
-    char **docs;      /* docs[i] is a space-separated text, owned */
+    char **docs; /* docs[i] is a space-separated text, owned */
     size_t n_docs;
 } corpus;
 
@@ -38,7 +38,7 @@ typedef struct tally {
 
 /* A task's payload: which document, and where to add its counts. Owned by the task, freed by its drop. */
 typedef struct count_job {
-    const char *text;  /* borrowed from the corpus, which outlives the pool */
+    const char *text; /* borrowed from the corpus, which outlives the pool */
     tally *into;
 } count_job;
 
@@ -69,14 +69,13 @@ static int lookup(const char *w, size_t len)
 
 static void build_vocab(void)
 {
-    static const char *syl[] = {"fe", "rr", "is", "ox", "ide", "ru", "st", "ca", "go", "mu", "tex", "arc",
-                                "pin", "poll", "wak", "er", "ch", "an", "nel", "job"};
+    static const char *syl[] = {"fe",  "rr",  "is",  "ox",   "ide", "ru", "st", "ca", "go",  "mu",
+                                "tex", "arc", "pin", "poll", "wak", "er", "ch", "an", "nel", "job"};
     memset(hash_index, -1, sizeof hash_index);
     uint64_t s = 42;
     for (int i = 0; i < VOCAB; i++) {
         do { /* three random syllables; retry on a duplicate */
-            snprintf(vocab[i], WORD_MAX, "%s%s%s", syl[rng_next(&s) % 20], syl[rng_next(&s) % 20],
-                     syl[rng_next(&s) % 20]);
+            snprintf(vocab[i], WORD_MAX, "%s%s%s", syl[rng_next(&s) % 20], syl[rng_next(&s) % 20], syl[rng_next(&s) % 20]);
         } while (lookup(vocab[i], strlen(vocab[i])) >= 0);
         uint32_t h = hash_word(vocab[i], strlen(vocab[i])) % HASH_SLOTS;
         while (hash_index[h] >= 0)
@@ -222,10 +221,10 @@ int main(void)
     size_t max_workers = env_size("DEMO_MAX_WORKERS", cpus > 4 ? (size_t)cpus : 4);
     build_vocab();
     corpus c = make_corpus(n_docs, n_words);
-    printf("Chapter 04 demo: word counts over %zu generated documents of %zu words, one task per document.\n",
-           n_docs, n_words);
-    printf("The study's processor sleeps 100 ms per task: %zu documents on 2 workers would take %.0f s.\n\n",
-           n_docs, (double)n_docs * 0.1 / 2);
+    printf("Chapter 04 demo: word counts over %zu generated documents of %zu words, one task per document.\n", n_docs,
+           n_words);
+    printf("The study's processor sleeps 100 ms per task: %zu documents on 2 workers would take %.0f s.\n\n", n_docs,
+           (double)n_docs * 0.1 / 2);
 
     static tally first, t;
     size_t live_workers = max_workers < 2 ? max_workers : 2;

@@ -62,11 +62,13 @@
 typedef struct wp_deque {
     atomic_ptrdiff_t top;                                   /**< next index to steal; grows by CAS */
     char pad_top[WP_CACHE_LINE - sizeof(atomic_ptrdiff_t)]; /**< keeps `bottom` off `top`'s cache line */
-    atomic_ptrdiff_t bottom;                                /**< next index to push; written by the owner only */
+
+    atomic_ptrdiff_t bottom; /**< next index to push; written by the owner only */
     ptrdiff_t top_seen;      /**< owner only: a value `top` had, never ahead of it; saves loading `top` per push */
     char pad_bottom[WP_CACHE_LINE - sizeof(atomic_ptrdiff_t) - sizeof(ptrdiff_t)]; /**< the rest off this line */
-    _Atomic(void *) *slots;                                 /**< `mask + 1` slots; owned */
-    size_t mask;                                            /**< capacity − 1; capacity is a power of two */
+
+    _Atomic(void *) *slots; /**< `mask + 1` slots; owned */
+    size_t mask;            /**< capacity − 1; capacity is a power of two */
 } wp_deque;
 
 /**
@@ -74,9 +76,9 @@ typedef struct wp_deque {
  * @rust `crossbeam_deque::Steal<T>`
  */
 typedef enum wp_steal {
-    WP_STEAL_EMPTY,    /**< the deque was empty */
-    WP_STEAL_SUCCESS,  /**< an item was taken and written to `*out` */
-    WP_STEAL_RETRY,    /**< lost a race with another thief or the owner; the deque may still hold items */
+    WP_STEAL_EMPTY,   /**< the deque was empty */
+    WP_STEAL_SUCCESS, /**< an item was taken and written to `*out` */
+    WP_STEAL_RETRY,   /**< lost a race with another thief or the owner; the deque may still hold items */
 } wp_steal;
 
 /**

@@ -47,9 +47,9 @@
  * @rust `F: FnOnce() -> Result<T, E> + Send + 'static` — `run` is the call, `drop` the closure's drop glue
  */
 typedef struct wp_task_type {
-    int (*run)(void *payload, int64_t *result);  /**< does the work; 0 or a failure code */
-    void (*drop)(void *payload);                 /**< frees the payload exactly once; may be NULL */
-    const char *name;                            /**< for messages; may be NULL */
+    int (*run)(void *payload, int64_t *result); /**< does the work; 0 or a failure code */
+    void (*drop)(void *payload);                /**< frees the payload exactly once; may be NULL */
+    const char *name;                           /**< for messages; may be NULL */
 } wp_task_type;
 
 /**
@@ -69,8 +69,8 @@ typedef struct wp_handle wp_handle;
  * @rust no `Drop` parameter exists in Rust; rayon's pool drains on drop, Tokio's runtime cancels
  */
 typedef enum wp_shutdown {
-    WP_DRAIN,   /**< run every task already submitted, then stop */
-    WP_CANCEL,  /**< run none that has not started: drop their payloads, their handles say ::WP_ERR_CANCELLED */
+    WP_DRAIN,  /**< run every task already submitted, then stop */
+    WP_CANCEL, /**< run none that has not started: drop their payloads, their handles say ::WP_ERR_CANCELLED */
 } wp_shutdown;
 
 /* ---- part 2: the pool ------------------------------------------------------------------------------------ */

@@ -46,48 +46,48 @@
 /** @brief A submitted task, one malloc per submit. */
 typedef struct wp_task {
     /* Written by the submitter; then read by the one thread that runs or cancels the task. */
-    const wp_task_type *type;  /**< the vtable, borrowed */
-    void *payload;             /**< owned by the task until `drop`; one thread at a time (`Send`) */
-    wp_handle *handle;         /**< shared with the joiner, or NULL */
+    const wp_task_type *type; /**< the vtable, borrowed */
+    void *payload;            /**< owned by the task until `drop`; one thread at a time (`Send`) */
+    wp_handle *handle;        /**< shared with the joiner, or NULL */
 } wp_task;
 
 /** @brief The joiner's and the task's shared result slot (Rust: the `Arc<Packet<T>>` of a `JoinHandle`). */
 struct wp_handle {
     /* No lock: */
-    atomic_int refs;        /**< 2 while both the task and the joiner hold it; the last one to let go frees it */
+    atomic_int refs; /**< 2 while both the task and the joiner hold it; the last one to let go frees it */
     /* lock must be held to read or write state and result. */
-    pthread_mutex_t lock;   /**< guards `state` and `result` */
-    pthread_cond_t done;    /**< broadcast when `state` leaves pending; on CLOCK_MONOTONIC for timed joins */
-    int state;              /**< pending, then done, failed or cancelled (an enum of yours); written once */
-    int64_t result;         /**< the answer or the failure code; written with `state` */
+    pthread_mutex_t lock; /**< guards `state` and `result` */
+    pthread_cond_t done;  /**< broadcast when `state` leaves pending; on CLOCK_MONOTONIC for timed joins */
+    int state;            /**< pending, then done, failed or cancelled (an enum of yours); written once */
+    int64_t result;       /**< the answer or the failure code; written with `state` */
 };
 
 /** @brief One worker thread. */
 struct worker {
-    wp_deque local;         /**< part 5: pushed and popped by this worker's thread only; stolen by any thread */
+    wp_deque local; /**< part 5: pushed and popped by this worker's thread only; stolen by any thread */
     /* Written by wp_pool_new() before the thread starts; read-only afterwards: */
-    pthread_t thread;       /**< joined by wp_pool_shutdown() */
-    wp_pool *pool;          /**< the pool it belongs to */
-    size_t index;           /**< its place in pool->workers: where its steals start */
+    pthread_t thread; /**< joined by wp_pool_shutdown() */
+    wp_pool *pool;    /**< the pool it belongs to */
+    size_t index;     /**< its place in pool->workers: where its steals start */
 };
 
 /** @brief The pool. */
 struct wp_pool {
     /* Written by wp_pool_new() before any thread starts; read-only afterwards: */
-    struct worker *workers;         /**< `n` entries */
-    size_t n;                       /**< number of workers */
+    struct worker *workers; /**< `n` entries */
+    size_t n;               /**< number of workers */
     /* Its own lock: */
-    wp_chan queue;                  /**< `wp_task *` submitted from outside */
+    wp_chan queue; /**< `wp_task *` submitted from outside */
     /* Atomics, no lock: */
-    atomic_int state;               /**< running, then draining or cancelling (an enum of yours); set once */
-    atomic_size_t sleepers;         /**< workers between their announcement and the end of their wait */
-    atomic_size_t outstanding;      /**< tasks submitted and not yet finished */
+    atomic_int state;          /**< running, then draining or cancelling (an enum of yours); set once */
+    atomic_size_t sleepers;    /**< workers between their announcement and the end of their wait */
+    atomic_size_t outstanding; /**< tasks submitted and not yet finished */
     /* sleep_lock is held by a sleeper from its announcement until it waits on `wake`: */
-    pthread_mutex_t sleep_lock;     /**< see wakeup.c */
-    pthread_cond_t wake;            /**< sleeping workers wait here */
+    pthread_mutex_t sleep_lock; /**< see wakeup.c */
+    pthread_cond_t wake;        /**< sleeping workers wait here */
     /* all_done_lock is held to wait on all_done and to broadcast it: */
-    pthread_mutex_t all_done_lock;  /**< pairs with `all_done` */
-    pthread_cond_t all_done;        /**< broadcast when `outstanding` drops to 0; wp_pool_wait_idle() waits here */
+    pthread_mutex_t all_done_lock; /**< pairs with `all_done` */
+    pthread_cond_t all_done;       /**< broadcast when `outstanding` drops to 0; wp_pool_wait_idle() waits here */
 };
 
 /* ---- what the files share -------------------------------------------------------------------------------- */

@@ -12,7 +12,7 @@
  *   - take a batch from the queue with wp_chan_try_recv_many: keep one task, push the rest on the own deque, and
  *     wake_one so an idle worker can steal them.
  */
-#define _POSIX_C_SOURCE 200809L  /* sched_yield */
+#define _POSIX_C_SOURCE 200809L /* sched_yield */
 #include "pool_internal.h"
 
 #include <sched.h>

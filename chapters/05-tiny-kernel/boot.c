@@ -33,14 +33,16 @@ void k_reset(void)
 
 #define UART0_BASE 0x40004000u
 #define UART_DATA (*(volatile uint32_t *)(UART0_BASE + 0x00))
-#define UART_STATE (*(volatile uint32_t *)(UART0_BASE + 0x04))  /* bit 0: transmit buffer full */
-#define UART_CTRL (*(volatile uint32_t *)(UART0_BASE + 0x08))   /* bit 0: transmit enable */
+#define UART_STATE (*(volatile uint32_t *)(UART0_BASE + 0x04))   /* bit 0: transmit buffer full */
+#define UART_CTRL (*(volatile uint32_t *)(UART0_BASE + 0x08))    /* bit 0: transmit enable */
 #define UART_BAUDDIV (*(volatile uint32_t *)(UART0_BASE + 0x10)) /* must be >= 16 */
 
+/* clang-format off */
 void k_uart_init(void)
 {
     /* TODO: BAUDDIV = 16 (QEMU refuses to send below 16), then CTRL = 1 (transmit enable). */
 }
+/* clang-format on */
 
 void k_putc(char c)
 {

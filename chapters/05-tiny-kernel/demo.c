@@ -30,7 +30,7 @@ static void oops_main(uint32_t arg)
 {
     (void)arg;
     u_puts("oops: console too slow, writing the UART myself");
-    *(volatile uint32_t *)0x40004000u = '!';  /* SAFETY: none — this is the point of the demo */
+    *(volatile uint32_t *)0x40004000u = '!'; /* SAFETY: none — this is the point of the demo */
     u_puts("oops: that worked?!");
     u_exit(1);
 }
@@ -61,9 +61,11 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *qemu = getenv("K05_QEMU") ? getenv("K05_QEMU") : "qemu-system-arm";
+    /* clang-format off */
     char *args[] = {(char *)qemu, "-M", "mps2-an385", "-display", "none", "-monitor", "none", "-serial", "stdio",
                     "-semihosting-config", "enable=on,target=native", "-icount", "shift=0,sleep=off",
                     "-kernel", argv[1], NULL};
+    /* clang-format on */
     printf("$ %s -M mps2-an385 ... -icount shift=0,sleep=off -kernel %s\n\n", qemu, argv[1]);
     fflush(stdout);
     pid_t pid = fork();

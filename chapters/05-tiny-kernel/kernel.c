@@ -21,8 +21,8 @@
 #include "syscall.h"
 
 #define REG(addr) (*(volatile uint32_t *)(addr))
-#define SCB_SHCSR REG(0xE000ED24u)  /* bits 16-18: enable MemManage, BusFault, UsageFault */
-#define MPU_CTRL REG(0xE000ED94u)   /* bit 0 ENABLE, bit 2 PRIVDEFENA */
+#define SCB_SHCSR REG(0xE000ED24u) /* bits 16-18: enable MemManage, BusFault, UsageFault */
+#define MPU_CTRL REG(0xE000ED94u)  /* bit 0 ENABLE, bit 2 PRIVDEFENA */
 #define MPU_RBAR REG(0xE000ED9Cu)
 #define MPU_RASR REG(0xE000EDA0u)
 #define SYST_CSR REG(0xE000E010u)

@@ -38,16 +38,16 @@
  * @rust `Result<(), kernel::ErrorCode>`
  */
 typedef enum k_err {
-    K_OK = 0,               /**< success */
-    K_ERR_FAIL = -1,        /**< generic failure */
-    K_ERR_BUSY = -2,        /**< the resource is in use */
-    K_ERR_ALREADY = -3,     /**< the state asked for is already the case (e.g. queued twice) */
-    K_ERR_RESERVE = -5,     /**< a buffer the operation needs was never allowed */
-    K_ERR_INVAL = -6,       /**< an argument is invalid: a pointer outside the caller's memory, a bad number */
-    K_ERR_SIZE = -7,        /**< a length is too large for the buffer or region */
-    K_ERR_NOSUPPORT = -10,  /**< the operation is not implemented */
-    K_ERR_NODEVICE = -11,   /**< no such driver */
-    K_ERR_TODO = -99,       /**< returned by the exercise skeleton: not written yet */
+    K_OK = 0,              /**< success */
+    K_ERR_FAIL = -1,       /**< generic failure */
+    K_ERR_BUSY = -2,       /**< the resource is in use */
+    K_ERR_ALREADY = -3,    /**< the state asked for is already the case (e.g. queued twice) */
+    K_ERR_RESERVE = -5,    /**< a buffer the operation needs was never allowed */
+    K_ERR_INVAL = -6,      /**< an argument is invalid: a pointer outside the caller's memory, a bad number */
+    K_ERR_SIZE = -7,       /**< a length is too large for the buffer or region */
+    K_ERR_NOSUPPORT = -10, /**< the operation is not implemented */
+    K_ERR_NODEVICE = -11,  /**< no such driver */
+    K_ERR_TODO = -99,      /**< returned by the exercise skeleton: not written yet */
 } k_err;
 
 /* ---- sizes and the memory map (kernel.ld must agree) ---------------------------------------------------------- */
@@ -85,14 +85,14 @@ typedef enum k_err {
  * @rust the `ExceptionFrame` of cortex-m-rt; Tock's `stored_regs` plus the hardware-stacked frame
  */
 typedef struct k_frame {
-    uint32_t r0;    /**< first argument / result */
-    uint32_t r1;    /**< second argument */
-    uint32_t r2;    /**< third argument */
-    uint32_t r3;    /**< fourth argument */
-    uint32_t r12;   /**< scratch register */
-    uint32_t lr;    /**< the process's link register */
-    uint32_t pc;    /**< where the process resumes */
-    uint32_t xpsr;  /**< status register; bit 24 (Thumb) must stay set */
+    uint32_t r0;   /**< first argument / result */
+    uint32_t r1;   /**< second argument */
+    uint32_t r2;   /**< third argument */
+    uint32_t r3;   /**< fourth argument */
+    uint32_t r12;  /**< scratch register */
+    uint32_t lr;   /**< the process's link register */
+    uint32_t pc;   /**< where the process resumes */
+    uint32_t xpsr; /**< status register; bit 24 (Thumb) must stay set */
 } k_frame;
 
 /**
@@ -100,12 +100,12 @@ typedef struct k_frame {
  * @rust Tock's `process::State`
  */
 typedef enum k_state {
-    K_UNUSED = 0,  /**< slot not in use */
-    K_READY,       /**< in the scheduler's ready queue */
-    K_RUNNING,     /**< on the CPU (at most one) */
-    K_YIELDED,     /**< blocked in yield-wait: off every queue, uses no CPU until an upcall is pending */
-    K_FAULTED,     /**< stopped by the kernel after a fault; never runs again */
-    K_EXITED,      /**< stopped by its own exit system call */
+    K_UNUSED = 0, /**< slot not in use */
+    K_READY,      /**< in the scheduler's ready queue */
+    K_RUNNING,    /**< on the CPU (at most one) */
+    K_YIELDED,    /**< blocked in yield-wait: off every queue, uses no CPU until an upcall is pending */
+    K_FAULTED,    /**< stopped by the kernel after a fault; never runs again */
+    K_EXITED,     /**< stopped by its own exit system call */
 } k_state;
 
 /**
@@ -117,31 +117,31 @@ typedef enum k_state {
  * @rust Tock's `Process` (its `stored_state`, its memory bounds, its grant of allowed buffers)
  */
 typedef struct k_proc {
-    const char *name;      /**< for reports; static string */
-    uint8_t pid;           /**< index in the table, 0 .. K_MAX_PROCS-1 */
-    uint8_t prio;          /**< fixed priority, 0 .. K_NPRIO-1 */
-    k_state state;         /**< see ::k_state */
-    uint32_t psp;          /**< saved stack pointer: r4–r11 (8 words) then a ::k_frame */
-    uint32_t stack_lo;     /**< lowest psp the switch may store r4–r11 below: mem_start + 32 */
-    uint32_t stack_hi;     /**< highest psp that still leaves room for a frame: mem_start + mem_size - 32 */
-    uint32_t mem_start;    /**< first byte of the process's RAM */
-    uint32_t mem_size;     /**< bytes of RAM; the MPU allows exactly [mem_start, mem_start + mem_size) */
-    uint32_t code_start;   /**< first byte of code the process may execute and read */
-    uint32_t code_size;    /**< bytes of code */
-    uint32_t mpu_rbar;     /**< MPU region for the RAM, computed once at load (see mpu.h) */
-    uint32_t mpu_rasr;     /**< attributes and size of that region */
-    uint32_t ro_addr;      /**< read-only allow (console text); 0 with ro_len 0 when none */
-    uint32_t ro_len;       /**< its length */
-    uint32_t rw_addr;      /**< read-write allow; 0 with rw_len 0 when none */
-    uint32_t rw_len;       /**< its length */
-    uint32_t upcall_fn;    /**< subscribed alarm upcall (Thumb address, bit 0 set), 0 when none */
-    uint32_t upcall_data;  /**< passed back to the upcall in r3 */
-    bool upcall_pending;   /**< an upcall is waiting to be delivered at the next yield */
-    uint32_t upcall_arg;   /**< its first argument (the tick the alarm fired) */
-    bool alarm_armed;      /**< the alarm driver will fire at alarm_at */
-    uint32_t alarm_at;     /**< tick at which it fires (compared modulo 2^32) */
-    int32_t exit_code;     /**< set by the exit system call */
-    uint32_t runs;         /**< times the scheduler dispatched it, for reports and tests */
+    const char *name;     /**< for reports; static string */
+    uint8_t pid;          /**< index in the table, 0 .. K_MAX_PROCS-1 */
+    uint8_t prio;         /**< fixed priority, 0 .. K_NPRIO-1 */
+    k_state state;        /**< see ::k_state */
+    uint32_t psp;         /**< saved stack pointer: r4–r11 (8 words) then a ::k_frame */
+    uint32_t stack_lo;    /**< lowest psp the switch may store r4–r11 below: mem_start + 32 */
+    uint32_t stack_hi;    /**< highest psp that still leaves room for a frame: mem_start + mem_size - 32 */
+    uint32_t mem_start;   /**< first byte of the process's RAM */
+    uint32_t mem_size;    /**< bytes of RAM; the MPU allows exactly [mem_start, mem_start + mem_size) */
+    uint32_t code_start;  /**< first byte of code the process may execute and read */
+    uint32_t code_size;   /**< bytes of code */
+    uint32_t mpu_rbar;    /**< MPU region for the RAM, computed once at load (see mpu.h) */
+    uint32_t mpu_rasr;    /**< attributes and size of that region */
+    uint32_t ro_addr;     /**< read-only allow (console text); 0 with ro_len 0 when none */
+    uint32_t ro_len;      /**< its length */
+    uint32_t rw_addr;     /**< read-write allow; 0 with rw_len 0 when none */
+    uint32_t rw_len;      /**< its length */
+    uint32_t upcall_fn;   /**< subscribed alarm upcall (Thumb address, bit 0 set), 0 when none */
+    uint32_t upcall_data; /**< passed back to the upcall in r3 */
+    bool upcall_pending;  /**< an upcall is waiting to be delivered at the next yield */
+    uint32_t upcall_arg;  /**< its first argument (the tick the alarm fired) */
+    bool alarm_armed;     /**< the alarm driver will fire at alarm_at */
+    uint32_t alarm_at;    /**< tick at which it fires (compared modulo 2^32) */
+    int32_t exit_code;    /**< set by the exit system call */
+    uint32_t runs;        /**< times the scheduler dispatched it, for reports and tests */
 } k_proc;
 
 /**
@@ -149,11 +149,11 @@ typedef struct k_proc {
  * @rust a Tock app's TBF header (name, entry point, memory size), here a static table
  */
 typedef struct k_app {
-    const char *name;               /**< for reports */
-    void (*entry)(uint32_t arg);    /**< first instruction; must never return (call u_exit()) */
-    uint32_t arg;                   /**< passed in r0 */
-    uint8_t prio;                   /**< fixed priority, 0 .. K_NPRIO-1 */
-    uint32_t mem_size;              /**< bytes of RAM (stack); at most K_APP_SLOT, coverable by one MPU region */
+    const char *name;            /**< for reports */
+    void (*entry)(uint32_t arg); /**< first instruction; must never return (call u_exit()) */
+    uint32_t arg;                /**< passed in r0 */
+    uint8_t prio;                /**< fixed priority, 0 .. K_NPRIO-1 */
+    uint32_t mem_size;           /**< bytes of RAM (stack); at most K_APP_SLOT, coverable by one MPU region */
 } k_app;
 
 /** The processes an image starts, defined by the scenario linked into it (tests/05-tiny-kernel/images/). */
@@ -167,10 +167,10 @@ extern const unsigned k_napps;
 
 /** Why the CPU came back from a process; written by the handlers in switch.c. */
 typedef enum k_trap {
-    K_TRAP_NONE = 0,  /**< nothing recorded */
-    K_TRAP_SVC,       /**< the process made a system call */
-    K_TRAP_TICK,      /**< SysTick preempted it */
-    K_TRAP_FAULT,     /**< it faulted (MemManage, BusFault, UsageFault or HardFault) */
+    K_TRAP_NONE = 0, /**< nothing recorded */
+    K_TRAP_SVC,      /**< the process made a system call */
+    K_TRAP_TICK,     /**< SysTick preempted it */
+    K_TRAP_FAULT,    /**< it faulted (MemManage, BusFault, UsageFault or HardFault) */
 } k_trap;
 
 /** Set by the handler that took the CPU back from a process. @rust the `ContextSwitchReason` Tock returns */

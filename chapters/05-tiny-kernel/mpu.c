@@ -8,8 +8,7 @@
  */
 #include "mpu.h"
 
-k_err k_mpu_encode(uint32_t base, uint32_t size, k_mpu_access access, uint8_t srd, unsigned number,
-                   k_mpu_region *out)
+k_err k_mpu_encode(uint32_t base, uint32_t size, k_mpu_access access, uint8_t srd, unsigned number, k_mpu_region *out)
 {
     /* TODO: refuse (K_ERR_INVAL, *out untouched) a region number above 7, a size that is not a power of two
      * or is below 32, a base not aligned to size, and srd != 0 when size < 256 (no subregions there).

@@ -41,9 +41,9 @@
  * @rust `cortexm::mpu`'s `Permissions` (ReadWriteOnly, ReadExecuteOnly, ReadOnly)
  */
 typedef enum k_mpu_access {
-    K_MPU_USER_RW,  /**< read and write, never execute: AP = 0b011, XN; normal memory (TEX=1, S) */
-    K_MPU_USER_RX,  /**< read and execute: AP = 0b110; normal memory, write-through (C) */
-    K_MPU_USER_RO,  /**< read only: AP = 0b110, XN; normal memory (C) */
+    K_MPU_USER_RW, /**< read and write, never execute: AP = 0b011, XN; normal memory (TEX=1, S) */
+    K_MPU_USER_RX, /**< read and execute: AP = 0b110; normal memory, write-through (C) */
+    K_MPU_USER_RO, /**< read only: AP = 0b110, XN; normal memory (C) */
 } k_mpu_access;
 
 /**
@@ -51,8 +51,8 @@ typedef enum k_mpu_access {
  * @rust `cortexm::mpu::CortexMRegion` (its `base_address` and `attributes` register values)
  */
 typedef struct k_mpu_region {
-    uint32_t rbar;  /**< value for MPU_RBAR, including VALID and the region number */
-    uint32_t rasr;  /**< value for MPU_RASR, including ENABLE */
+    uint32_t rbar; /**< value for MPU_RBAR, including VALID and the region number */
+    uint32_t rasr; /**< value for MPU_RASR, including ENABLE */
 } k_mpu_region;
 
 /**
@@ -85,8 +85,7 @@ FT_MUST_USE k_err k_mpu_encode(uint32_t base, uint32_t size, k_mpu_access access
  *         single region can cover the range exactly.
  * @rust Tock's `allocate_app_memory_region` / `update_app_memory_region`
  */
-FT_MUST_USE k_err k_mpu_cover(uint32_t start, uint32_t len, k_mpu_access access, unsigned number,
-                              k_mpu_region *out);
+FT_MUST_USE k_err k_mpu_cover(uint32_t start, uint32_t len, k_mpu_access access, unsigned number, k_mpu_region *out);
 
 /**
  * @brief Whether region @p r lets an access touch every byte of [addr, addr+len).

@@ -28,13 +28,13 @@
  * @rust Tock's `RoundRobinSched` / `PrioritySched`; Drone's priority-ordered thread list
  */
 typedef struct k_sched {
-    uint8_t prio[K_MAX_PROCS];   /**< fixed priority of each registered pid */
-    int8_t next[K_MAX_PROCS];    /**< link to the next pid in the same queue, or K_NO_PROC */
-    int8_t head[K_NPRIO];        /**< first pid of each queue, or K_NO_PROC */
-    int8_t tail[K_NPRIO];        /**< last pid of each queue, or K_NO_PROC */
-    uint8_t registered;          /**< bit pid: added with k_sched_add() */
-    uint8_t queued;              /**< bit pid: in its queue now */
-    uint8_t nonempty;            /**< bit p: queue p has at least one pid */
+    uint8_t prio[K_MAX_PROCS]; /**< fixed priority of each registered pid */
+    int8_t next[K_MAX_PROCS];  /**< link to the next pid in the same queue, or K_NO_PROC */
+    int8_t head[K_NPRIO];      /**< first pid of each queue, or K_NO_PROC */
+    int8_t tail[K_NPRIO];      /**< last pid of each queue, or K_NO_PROC */
+    uint8_t registered;        /**< bit pid: added with k_sched_add() */
+    uint8_t queued;            /**< bit pid: in its queue now */
+    uint8_t nonempty;          /**< bit p: queue p has at least one pid */
 } k_sched;
 
 /**

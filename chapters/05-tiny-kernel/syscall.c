@@ -17,10 +17,7 @@ static k_action done(k_frame *f, uint32_t value)
     return K_ACT_RESUME;
 }
 
-static k_action fail(k_frame *f, k_err e)
-{
-    return done(f, (uint32_t)(int32_t)e);
-}
+static k_action fail(k_frame *f, k_err e) { return done(f, (uint32_t)(int32_t)e); }
 
 bool k_range_within(uint32_t addr, uint32_t len, uint32_t lo, uint32_t size)
 {

@@ -56,10 +56,10 @@ enum k_driver {
 
 /** Commands (r1 of class 2). Command 0 of any driver answers "does this driver exist". */
 enum k_command {
-    K_CMD_EXISTS = 0,        /**< K_OK for a known driver, K_ERR_NODEVICE otherwise */
-    K_ALARM_NOW = 1,         /**< returns the current tick */
-    K_ALARM_SET = 2,         /**< fires the upcall arg1 ticks from now */
-    K_CONSOLE_WRITE = 1,     /**< writes the first arg1 bytes of the read-only allowed buffer; returns arg1 */
+    K_CMD_EXISTS = 0,    /**< K_OK for a known driver, K_ERR_NODEVICE otherwise */
+    K_ALARM_NOW = 1,     /**< returns the current tick */
+    K_ALARM_SET = 2,     /**< fires the upcall arg1 ticks from now */
+    K_CONSOLE_WRITE = 1, /**< writes the first arg1 bytes of the read-only allowed buffer; returns arg1 */
 };
 
 /** Memop operations (r0 of class 5), numbered as Tock's. */
@@ -80,10 +80,10 @@ enum k_exit_kind {
  * @rust the `Option<SyscallReturn>` / process-state change Tock's `handle_syscall` makes
  */
 typedef enum k_action {
-    K_ACT_RESUME,  /**< give the CPU straight back (r0 holds the result) */
-    K_ACT_YIELD,   /**< put it at the back of its ready queue */
-    K_ACT_WAIT,    /**< it is now ::K_YIELDED: off every queue until an upcall is pending */
-    K_ACT_EXIT,    /**< it is ::K_EXITED with its exit_code set */
+    K_ACT_RESUME, /**< give the CPU straight back (r0 holds the result) */
+    K_ACT_YIELD,  /**< put it at the back of its ready queue */
+    K_ACT_WAIT,   /**< it is now ::K_YIELDED: off every queue until an upcall is pending */
+    K_ACT_EXIT,   /**< it is ::K_EXITED with its exit_code set */
 } k_action;
 
 /**
@@ -91,10 +91,10 @@ typedef enum k_action {
  * @rust the capsules a Tock board hands the kernel (console, alarm)
  */
 typedef struct k_env {
-    uint32_t now;  /**< current tick */
+    uint32_t now; /**< current tick */
     /** Writes @p len bytes at process address @p addr (already checked) to the console; returns bytes written. */
     uint32_t (*console_write)(void *ctx, uint32_t addr, uint32_t len);
-    void *ctx;     /**< passed to console_write */
+    void *ctx; /**< passed to console_write */
 } k_env;
 
 /**

@@ -25,14 +25,14 @@ typedef void (*u_upcall_fn)(uint32_t arg0, uint32_t arg1, uint32_t arg2, void *u
 
 #if defined(__arm__)
 /** One system call of class @p cls with four arguments; r0 comes back. */
-#define U_SVC4(cls, a0, a1, a2, a3)                                                                       \
-    __extension__({                                                                                        \
-        register uint32_t r0_ __asm__("r0") = (uint32_t)(a0);                                             \
-        register uint32_t r1_ __asm__("r1") = (uint32_t)(a1);                                             \
-        register uint32_t r2_ __asm__("r2") = (uint32_t)(a2);                                             \
-        register uint32_t r3_ __asm__("r3") = (uint32_t)(a3);                                             \
+#define U_SVC4(cls, a0, a1, a2, a3)                                                                          \
+    __extension__({                                                                                          \
+        register uint32_t r0_ __asm__("r0") = (uint32_t)(a0);                                                \
+        register uint32_t r1_ __asm__("r1") = (uint32_t)(a1);                                                \
+        register uint32_t r2_ __asm__("r2") = (uint32_t)(a2);                                                \
+        register uint32_t r3_ __asm__("r3") = (uint32_t)(a3);                                                \
         __asm__ volatile("svc %[c]" : "+r"(r0_), "+r"(r1_), "+r"(r2_), "+r"(r3_) : [c] "i"(cls) : "memory"); \
-        r0_;                                                                                               \
+        r0_;                                                                                                 \
     })
 #endif
 
@@ -133,7 +133,7 @@ static inline int32_t u_write(const char *s, uint32_t len)
     if (e < 0)
         return e;
     int32_t n = u_command(K_DRV_CONSOLE, K_CONSOLE_WRITE, len, 0);
-    (void)u_allow_ro(K_DRV_CONSOLE, 0, 0, 0);  /* take the buffer back */
+    (void)u_allow_ro(K_DRV_CONSOLE, 0, 0, 0); /* take the buffer back */
     return n;
 }
 
@@ -165,16 +165,10 @@ static inline void u_line(const char *text, int32_t value, int with_value)
 }
 
 /** @brief Prints @p text and a newline. @rust `writeln!(console, "{}", text)` */
-static inline void u_puts(const char *text)
-{
-    u_line(text, 0, 0);
-}
+static inline void u_puts(const char *text) { u_line(text, 0, 0); }
 
 /** @brief Prints @p text followed by @p value and a newline. @rust `writeln!(console, "{}{}", text, value)` */
-static inline void u_print(const char *text, int32_t value)
-{
-    u_line(text, value, 1);
-}
+static inline void u_print(const char *text, int32_t value) { u_line(text, value, 1); }
 
 /**
  * @brief Burns about @p n * 4 instructions without a system call (for preemption tests).

@@ -31,7 +31,7 @@ fv_status fv_array_bytes(fv_layout elem, size_t n, size_t *bytes)
     /* The cast is exact: PTRDIFF_MAX is positive and below SIZE_MAX. */
     if (elem.size != 0 && n > (size_t)PTRDIFF_MAX / elem.size)
         return FV_ERR_CAPACITY_OVERFLOW;
-    *bytes = elem.size * n;  /* cannot wrap: checked just above */
+    *bytes = elem.size * n; /* cannot wrap: checked just above */
     return FV_OK;
 }
 
@@ -102,7 +102,7 @@ static fv_status raw_grow(fv_raw *raw, size_t len, size_t additional, bool amort
     void *p;
     if (raw->cap == 0)
         p = a->alloc(a->ctx, new_bytes, raw->elem.align);
-    else  /* cap * size cannot wrap: I4 */
+    else /* cap * size cannot wrap: I4 */
         p = a->realloc(a->ctx, raw->ptr, raw->cap * raw->elem.size, new_bytes, raw->elem.align);
     if (p == NULL)
         return FV_ERR_ALLOC;
@@ -111,22 +111,16 @@ static fv_status raw_grow(fv_raw *raw, size_t len, size_t additional, bool amort
     return FV_OK;
 }
 
-fv_status fv_raw_grow_amortized(fv_raw *raw, size_t len, size_t additional)
-{
-    return raw_grow(raw, len, additional, true);
-}
+fv_status fv_raw_grow_amortized(fv_raw *raw, size_t len, size_t additional) { return raw_grow(raw, len, additional, true); }
 
-fv_status fv_raw_grow_exact(fv_raw *raw, size_t len, size_t additional)
-{
-    return raw_grow(raw, len, additional, false);
-}
+fv_status fv_raw_grow_exact(fv_raw *raw, size_t len, size_t additional) { return raw_grow(raw, len, additional, false); }
 
 fv_status fv_raw_shrink_to(fv_raw *raw, size_t cap)
 {
     if (raw->elem.size == 0 || cap >= raw->cap)
         return FV_OK;
     const fv_allocator *a = raw->alloc;
-    size_t old_bytes = raw->cap * raw->elem.size;  /* cannot wrap: I4 */
+    size_t old_bytes = raw->cap * raw->elem.size; /* cannot wrap: I4 */
     if (cap == 0) {
         /* Shrinking to nothing frees: an empty buffer owns no block (I3), exactly like a new one. */
         a->dealloc(a->ctx, raw->ptr, old_bytes, raw->elem.align);

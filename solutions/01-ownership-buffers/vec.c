@@ -29,6 +29,7 @@
  * (callers guarantee it). */
 static inline void copy_elem(void *restrict dst, const void *restrict src, size_t size)
 {
+    /* clang-format off */
     switch (size) {
     case 0: return;
     case 1: memcpy(dst, src, 1); return;
@@ -40,6 +41,7 @@ static inline void copy_elem(void *restrict dst, const void *restrict src, size_
     case 32: memcpy(dst, src, 32); return;
     default: memcpy(dst, src, size); return;
     }
+    /* clang-format on */
 }
 
 /* Runs the type's drop glue on one element, if it has any. The element's bytes stay but are dead afterwards. */
@@ -76,23 +78,20 @@ fv_status fv_with_capacity(fv_vec *out, const fv_type *type, const fv_allocator 
     fv_vec v;
     fv_status st = fv_new(&v, type, alloc);
     if (st == FV_OK)
-        st = fv_raw_grow_exact(&v.buf, 0, cap);  /* cap 0 (or a zero-sized type) allocates nothing */
+        st = fv_raw_grow_exact(&v.buf, 0, cap); /* cap 0 (or a zero-sized type) allocates nothing */
     if (st != FV_OK)
-        return st;  /* nothing was allocated, so nothing to free; *out untouched */
+        return st; /* nothing was allocated, so nothing to free; *out untouched */
     *out = v;
     return FV_OK;
 }
 
-static FV_COLD fv_status grow_one(fv_vec *v)
-{
-    return fv_raw_grow_amortized(&v->buf, v->len, 1);
-}
+static FV_COLD fv_status grow_one(fv_vec *v) { return fv_raw_grow_amortized(&v->buf, v->len, 1); }
 
 fv_status fv_push(fv_vec *v, const void *elem)
 {
     assert(!fv_raw_contains(&v->buf, elem) && "fv_push: elem points into the vector, which growing may free");
     size_t len = v->len;
-    if (len == v->buf.cap) {  /* Rust: `if len == capacity { grow_one() }`; ZSTs never get here below SIZE_MAX */
+    if (len == v->buf.cap) { /* Rust: `if len == capacity { grow_one() }`; ZSTs never get here below SIZE_MAX */
         fv_status st = grow_one(v);
         if (st != FV_OK)
             return st;
@@ -112,24 +111,18 @@ bool fv_pop(fv_vec *v, void *out)
     size_t len = v->len;
     if (len == 0)
         return false;
-    v->len = --len;  /* first: the slot is no longer the vector's, whatever happens next */
+    v->len = --len; /* first: the slot is no longer the vector's, whatever happens next */
     void *last = fv_raw_slot(&v->buf, len);
     if (out != NULL)
-        copy_elem(out, last, v->buf.elem.size);  /* SAFETY: out is caller memory of elem.size bytes */
+        copy_elem(out, last, v->buf.elem.size); /* SAFETY: out is caller memory of elem.size bytes */
     else
         drop_elem(v->type, last);
     return true;
 }
 
-const void *fv_get(const fv_vec *v, size_t i)
-{
-    return i < v->len ? fv_raw_slot(&v->buf, i) : NULL;
-}
+const void *fv_get(const fv_vec *v, size_t i) { return i < v->len ? fv_raw_slot(&v->buf, i) : NULL; }
 
-void *fv_get_mut(fv_vec *v, size_t i)
-{
-    return i < v->len ? fv_raw_slot(&v->buf, i) : NULL;
-}
+void *fv_get_mut(fv_vec *v, size_t i) { return i < v->len ? fv_raw_slot(&v->buf, i) : NULL; }
 
 fv_status fv_set(fv_vec *v, size_t i, const void *elem)
 {
@@ -137,24 +130,18 @@ fv_status fv_set(fv_vec *v, size_t i, const void *elem)
     if (i >= v->len)
         return FV_ERR_BOUNDS;
     void *dst = fv_raw_slot(&v->buf, i);
-    drop_elem(v->type, dst);  /* the old value dies before its bytes are overwritten, as with `v[i] = elem` */
-    copy_elem(dst, elem, v->buf.elem.size);  /* SAFETY: i < len; elem is not in v (asserted) */
+    drop_elem(v->type, dst);                /* the old value dies before its bytes are overwritten, as with `v[i] = elem` */
+    copy_elem(dst, elem, v->buf.elem.size); /* SAFETY: i < len; elem is not in v (asserted) */
     return FV_OK;
 }
 
-fv_status fv_reserve(fv_vec *v, size_t additional)
-{
-    return fv_raw_grow_amortized(&v->buf, v->len, additional);
-}
+fv_status fv_reserve(fv_vec *v, size_t additional) { return fv_raw_grow_amortized(&v->buf, v->len, additional); }
 
-fv_status fv_reserve_exact(fv_vec *v, size_t additional)
-{
-    return fv_raw_grow_exact(&v->buf, v->len, additional);
-}
+fv_status fv_reserve_exact(fv_vec *v, size_t additional) { return fv_raw_grow_exact(&v->buf, v->len, additional); }
 
 fv_status fv_shrink_to_fit(fv_vec *v)
 {
-    return fv_raw_shrink_to(&v->buf, v->len);  /* no-op when cap == len or for zero-sized elements */
+    return fv_raw_shrink_to(&v->buf, v->len); /* no-op when cap == len or for zero-sized elements */
 }
 
 /* ---- part 3: drop ------------------------------------------------------------------------------------------- */
@@ -168,27 +155,24 @@ void fv_truncate(fv_vec *v, size_t new_len)
      * dead element counted as live, so nothing can be dropped twice. */
     v->len = new_len;
     if (v->type->drop == NULL)
-        return;  /* plain data: forgetting the bytes is enough */
+        return; /* plain data: forgetting the bytes is enough */
     for (size_t i = new_len; i < old_len; i++)
-        v->type->drop(fv_raw_slot(&v->buf, i));  /* SAFETY: i < old_len <= cap; each slot dropped once */
+        v->type->drop(fv_raw_slot(&v->buf, i)); /* SAFETY: i < old_len <= cap; each slot dropped once */
 }
 
-void fv_clear(fv_vec *v)
-{
-    fv_truncate(v, 0);
-}
+void fv_clear(fv_vec *v) { fv_truncate(v, 0); }
 
 void fv_destroy(fv_vec *v)
 {
-    fv_truncate(v, 0);       /* the elements, which only Vec knows about */
-    fv_raw_free(&v->buf);    /* then the memory, which only RawVec knows about; leaves buf empty and valid */
+    fv_truncate(v, 0);    /* the elements, which only Vec knows about */
+    fv_raw_free(&v->buf); /* then the memory, which only RawVec knows about; leaves buf empty and valid */
 }
 
 /* ---- part 4: moves and borrows ---------------------------------------------------------------------------------- */
 
 fv_vec fv_take(fv_vec *v)
 {
-    fv_vec moved = *v;  /* the struct copy *is* the move: ownership goes with `moved` from here on */
+    fv_vec moved = *v; /* the struct copy *is* the move: ownership goes with `moved` from here on */
     leave_empty(v);
     return moved;
 }
@@ -196,7 +180,7 @@ fv_vec fv_take(fv_vec *v)
 fv_raw_parts fv_into_raw_parts(fv_vec *v)
 {
     fv_raw_parts parts = {v->buf.ptr, v->len, v->buf.cap};
-    leave_empty(v);  /* v forgets the buffer; freeing it is now the caller's job */
+    leave_empty(v); /* v forgets the buffer; freeing it is now the caller's job */
     return parts;
 }
 
@@ -215,7 +199,7 @@ static bool parts_plausible(fv_layout elem, fv_raw_parts parts)
 fv_status fv_from_raw_parts(fv_vec *out, const fv_type *type, const fv_allocator *alloc, fv_raw_parts parts)
 {
     fv_vec v;
-    fv_status st = fv_new(&v, type, alloc);  /* checks the layout, allocates nothing */
+    fv_status st = fv_new(&v, type, alloc); /* checks the layout, allocates nothing */
     if (st != FV_OK)
         return st;
     if (!parts_plausible(type->layout, parts))
@@ -227,15 +211,9 @@ fv_status fv_from_raw_parts(fv_vec *out, const fv_type *type, const fv_allocator
     return FV_OK;
 }
 
-fv_slice fv_as_slice(const fv_vec *v)
-{
-    return (fv_slice){v->buf.ptr, v->len, v->buf.elem.size};
-}
+fv_slice fv_as_slice(const fv_vec *v) { return (fv_slice){v->buf.ptr, v->len, v->buf.elem.size}; }
 
-fv_slice_mut fv_as_mut_slice(fv_vec *v)
-{
-    return (fv_slice_mut){v->buf.ptr, v->len, v->buf.elem.size};
-}
+fv_slice_mut fv_as_mut_slice(fv_vec *v) { return (fv_slice_mut){v->buf.ptr, v->len, v->buf.elem.size}; }
 
 const void *fv_slice_get(fv_slice s, size_t i)
 {

@@ -44,7 +44,7 @@ fv_status fv_insert(fv_vec *v, size_t i, const void *elem)
 {
     assert(!fv_raw_contains(&v->buf, elem) && "fv_insert: elem points into the vector, which the shift rewrites");
     if (i > v->len)
-        return FV_ERR_BOUNDS;  /* checked before growing: a refused insert must not reallocate */
+        return FV_ERR_BOUNDS; /* checked before growing: a refused insert must not reallocate */
     if (v->len == v->buf.cap) {
         fv_status st = fv_raw_grow_amortized(&v->buf, v->len, 1);
         if (st != FV_OK)
@@ -54,7 +54,7 @@ fv_status fv_insert(fv_vec *v, size_t i, const void *elem)
     shift(&v->buf, i + 1, i, v->len - i);
     size_t size = v->buf.elem.size;
     if (size != 0)
-        memcpy(fv_raw_slot(&v->buf, i), elem, size);  /* SAFETY: slot i is the hole; elem is not in v (asserted) */
+        memcpy(fv_raw_slot(&v->buf, i), elem, size); /* SAFETY: slot i is the hole; elem is not in v (asserted) */
     v->len++;
     return FV_OK;
 }
@@ -77,7 +77,7 @@ fv_status fv_swap_remove(fv_vec *v, size_t i, void *out)
     size_t last = v->len - 1;
     give_or_drop(v->type, fv_raw_slot(&v->buf, i), out);
     if (i != last)
-        shift(&v->buf, i, last, 1);  /* the last element fills the hole; when i == last there is no hole */
+        shift(&v->buf, i, last, 1); /* the last element fills the hole; when i == last there is no hole */
     v->len = last;
     return FV_OK;
 }
@@ -100,7 +100,7 @@ bool fv_iter_next(fv_iter *it, void *out)
     if (it->head == it->tail)
         return false;
     void *elem = fv_raw_slot(&it->buf, it->head);
-    it->head++;  /* first: once handed out, the element is no longer the iterator's */
+    it->head++; /* first: once handed out, the element is no longer the iterator's */
     give_or_drop(it->type, elem, out);
     return true;
 }
@@ -109,12 +109,12 @@ void fv_iter_drop(fv_iter *it)
 {
     size_t from = it->head;
     size_t to = it->tail;
-    it->head = to;  /* mark everything yielded before dropping, so a second call drops nothing */
+    it->head = to; /* mark everything yielded before dropping, so a second call drops nothing */
     if (it->type->drop != NULL) {
         for (size_t i = from; i < to; i++)
-            it->type->drop(fv_raw_slot(&it->buf, i));  /* SAFETY: i < tail <= cap; [head, tail) still live */
+            it->type->drop(fv_raw_slot(&it->buf, i)); /* SAFETY: i < tail <= cap; [head, tail) still live */
     }
-    fv_raw_free(&it->buf);  /* idempotent: leaves the buffer empty and dangling */
+    fv_raw_free(&it->buf); /* idempotent: leaves the buffer empty and dangling */
 }
 
 /* ---- the draining iterator ------------------------------------------------------------------------------------ */
@@ -157,9 +157,9 @@ void fv_drain_end(fv_drain *d)
     fv_vec *v = d->vec;
     size_t from = d->next;
     d->next = d->end;
-    for (size_t i = from; i < d->end; i++)  /* what the caller did not take is dropped, in order */
+    for (size_t i = from; i < d->end; i++) /* what the caller did not take is dropped, in order */
         give_or_drop(v->type, fv_raw_slot(&v->buf, i), NULL);
-    size_t start = v->len;  /* the drain's `from`: where the tail must land */
+    size_t start = v->len; /* the drain's `from`: where the tail must land */
     if (d->tail != start)
         shift(&v->buf, start, d->tail, d->tail_len);
     v->len = start + d->tail_len;

@@ -72,8 +72,7 @@ uintptr_t sys_call5(uintptr_t n, uintptr_t a1, uintptr_t a2, uintptr_t a3, uintp
     return x0;
 }
 
-uintptr_t sys_call6(uintptr_t n, uintptr_t a1, uintptr_t a2, uintptr_t a3, uintptr_t a4, uintptr_t a5,
-                    uintptr_t a6)
+uintptr_t sys_call6(uintptr_t n, uintptr_t a1, uintptr_t a2, uintptr_t a3, uintptr_t a4, uintptr_t a5, uintptr_t a6)
 {
     register uintptr_t x8 __asm__("x8") = n;
     register uintptr_t x0 __asm__("x0") = a1;

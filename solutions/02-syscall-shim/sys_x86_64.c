@@ -50,6 +50,7 @@ uintptr_t sys_call3(uintptr_t n, uintptr_t a1, uintptr_t a2, uintptr_t a3)
     return ret;
 }
 
+/* clang-format off */
 uintptr_t sys_call4(uintptr_t n, uintptr_t a1, uintptr_t a2, uintptr_t a3, uintptr_t a4)
 {
     uintptr_t ret;
@@ -72,9 +73,9 @@ uintptr_t sys_call5(uintptr_t n, uintptr_t a1, uintptr_t a2, uintptr_t a3, uintp
                      : "rcx", "r11", "memory");
     return ret;
 }
+/* clang-format on */
 
-uintptr_t sys_call6(uintptr_t n, uintptr_t a1, uintptr_t a2, uintptr_t a3, uintptr_t a4, uintptr_t a5,
-                    uintptr_t a6)
+uintptr_t sys_call6(uintptr_t n, uintptr_t a1, uintptr_t a2, uintptr_t a3, uintptr_t a4, uintptr_t a5, uintptr_t a6)
 {
     uintptr_t ret;
     register uintptr_t r10 __asm__("r10") = a4;

@@ -62,10 +62,7 @@ static ae_poll wait_for(ae_conn *c, uint32_t interest)
     return rc == 0 ? AE_PENDING : finish(c, rc);
 }
 
-static bool would_block(int err)
-{
-    return err == EAGAIN || err == EWOULDBLOCK;
-}
+static bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 
 /* Writes what is owed. 0 once all of it is gone (back to READING), -EAGAIN if the socket is full, else -errno. */
 static int flush(ae_conn *c)

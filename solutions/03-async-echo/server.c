@@ -113,10 +113,7 @@ static void spawn(ae_server *s, int fd)
     s->stats.accepted++;
 }
 
-static bool out_of_descriptors(int err)
-{
-    return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
-}
+static bool out_of_descriptors(int err) { return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM; }
 
 static void on_listener_ready(ae_source *src, uint32_t ready)
 {
@@ -303,10 +300,7 @@ int ae_server_open(ae_server *s, const ae_config *cfg)
     return rc;
 }
 
-uint16_t ae_server_port(const ae_server *s)
-{
-    return s->port;
-}
+uint16_t ae_server_port(const ae_server *s) { return s->port; }
 
 void ae_server_close(ae_server *s)
 {

@@ -7,7 +7,7 @@
  *   C3  closed never goes back to false.
  * Every wait is `while (predicate) wait`; every signal comes after the change it announces, lock held.
  */
-#define _GNU_SOURCE  /* PTHREAD_MUTEX_ADAPTIVE_NP, where the C library has it */
+#define _GNU_SOURCE /* PTHREAD_MUTEX_ADAPTIVE_NP, where the C library has it */
 #include "channel.h"
 
 #include <assert.h>
@@ -19,16 +19,26 @@
 const char *wp_status_str(wp_status status)
 {
     switch (status) {
-    case WP_OK: return "ok";
-    case WP_ERR_FULL: return "channel full";
-    case WP_ERR_EMPTY: return "channel empty";
-    case WP_ERR_CLOSED: return "closed";
-    case WP_ERR_TIMEOUT: return "timed out";
-    case WP_ERR_INVAL: return "invalid argument";
-    case WP_ERR_NOMEM: return "out of memory or threads";
-    case WP_ERR_TASK_FAILED: return "task failed";
-    case WP_ERR_CANCELLED: return "task cancelled";
-    case WP_ERR_TODO: return "not implemented yet";
+    case WP_OK:
+        return "ok";
+    case WP_ERR_FULL:
+        return "channel full";
+    case WP_ERR_EMPTY:
+        return "channel empty";
+    case WP_ERR_CLOSED:
+        return "closed";
+    case WP_ERR_TIMEOUT:
+        return "timed out";
+    case WP_ERR_INVAL:
+        return "invalid argument";
+    case WP_ERR_NOMEM:
+        return "out of memory or threads";
+    case WP_ERR_TASK_FAILED:
+        return "task failed";
+    case WP_ERR_CANCELLED:
+        return "task cancelled";
+    case WP_ERR_TODO:
+        return "not implemented yet";
     }
     return "unknown status";
 }
@@ -138,14 +148,14 @@ static wp_status send_impl(wp_chan *ch, const void *elem, int wait, const struct
 {
     wp_status st = WP_OK;
     pthread_mutex_lock(&ch->lock);
-    while (!ch->closed && ch->len == ch->cap) {  /* `while`: a wakeup is a hint, not a promise */
+    while (!ch->closed && ch->len == ch->cap) { /* `while`: a wakeup is a hint, not a promise */
         if (wait == 0) {
             st = WP_ERR_FULL;
             break;
         }
         if (!wait_on(ch, &ch->not_full, &ch->send_waiting, wait == 2 ? deadline : NULL)) {
             if (!ch->closed && ch->len == ch->cap)
-                st = WP_ERR_TIMEOUT;  /* re-checked: the deadline may have raced with a free slot */
+                st = WP_ERR_TIMEOUT; /* re-checked: the deadline may have raced with a free slot */
             break;
         }
     }

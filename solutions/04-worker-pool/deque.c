@@ -26,7 +26,7 @@ wp_status wp_deque_init(wp_deque *d, size_t cap)
 
 void wp_deque_destroy(wp_deque *d)
 {
-    assert(wp_deque_len(d) == 0);  /* an item left inside would be forgotten: a leak, or a task never run */
+    assert(wp_deque_len(d) == 0); /* an item left inside would be forgotten: a leak, or a task never run */
     free(d->slots);
     d->slots = NULL;
 }
@@ -36,9 +36,9 @@ static _Atomic(void *) *slot_at(wp_deque *d, ptrdiff_t i) { return &d->slots[(si
 
 bool wp_deque_push(wp_deque *d, void *item)
 {
-    assert(item != NULL);  /* wp_deque_pop returns NULL for "empty": a NULL item could never be told apart */
-    ptrdiff_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);  /* only we write it */
-    if (b - d->top_seen > (ptrdiff_t)d->mask) {  /* looks full: top may have moved on since we last looked */
+    assert(item != NULL); /* wp_deque_pop returns NULL for "empty": a NULL item could never be told apart */
+    ptrdiff_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed); /* only we write it */
+    if (b - d->top_seen > (ptrdiff_t)d->mask) { /* looks full: top may have moved on since we last looked */
         /* acquire: pairs with a thief's successful CAS on top; the slot it read is free only after that read.
          * An older reading acquired the same for every slot it freed, so reusing one is safe too. */
         d->top_seen = atomic_load_explicit(&d->top, memory_order_acquire);
@@ -59,7 +59,7 @@ void *wp_deque_pop(wp_deque *d)
      * while we also take it. crossbeam writes relaxed store + seq_cst fence + relaxed load. */
     atomic_store_explicit(&d->bottom, b, memory_order_seq_cst);
     ptrdiff_t t = atomic_load_explicit(&d->top, memory_order_seq_cst);
-    if (t > b) {  /* was empty: undo the reservation */
+    if (t > b) { /* was empty: undo the reservation */
         /* release, not crossbeam's relaxed: every value a thief may read from bottom then carries our earlier
          * pushes (C11 release sequences do not extend through a later relaxed store). Free on x86. */
         atomic_store_explicit(&d->bottom, b + 1, memory_order_release);
@@ -68,10 +68,9 @@ void *wp_deque_pop(wp_deque *d)
     void *item = atomic_load_explicit(slot_at(d, b), memory_order_relaxed);
     if (t == b) {
         /* The last item: thieves may be after it too. Whoever moves top from t to t+1 owns it. */
-        if (!atomic_compare_exchange_strong_explicit(&d->top, &t, t + 1, memory_order_seq_cst,
-                                                     memory_order_relaxed))
+        if (!atomic_compare_exchange_strong_explicit(&d->top, &t, t + 1, memory_order_seq_cst, memory_order_relaxed))
             item = NULL;
-        atomic_store_explicit(&d->bottom, b + 1, memory_order_release);  /* release: as above */
+        atomic_store_explicit(&d->bottom, b + 1, memory_order_release); /* release: as above */
     }
     return item;
 }

@@ -7,7 +7,7 @@
  * `outstanding` counts tasks from submit until finished, for wp_pool_wait_idle. Shutdown stops and joins every
  * thread first, then cancels what is left with no other thread running.
  */
-#define _POSIX_C_SOURCE 200809L  /* clock_gettime */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "pool_internal.h"
 
 #include <assert.h>
@@ -68,12 +68,12 @@ static size_t start_workers(wp_pool *p)
         struct worker *w = &p->workers[started];
         w->pool = p;
         w->index = started;
-        atomic_fetch_add(&p->idle, SPINNER);  /* each worker starts out searching */
+        atomic_fetch_add(&p->idle, SPINNER); /* each worker starts out searching */
         if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
             break;
     }
     if (started < p->n)
-        atomic_fetch_sub(&p->idle, SPINNER);  /* the one that did not start */
+        atomic_fetch_sub(&p->idle, SPINNER); /* the one that did not start */
     return started;
 }
 
@@ -82,7 +82,7 @@ static void stop_and_join(wp_pool *p, size_t started, int state)
     atomic_store(&p->state, state);
     wp_chan_close(&p->injector);
     pthread_mutex_lock(&p->sleep_lock);
-    pthread_cond_broadcast(&p->wake);  /* every sleeper, not one: each must see the new state and leave */
+    pthread_cond_broadcast(&p->wake); /* every sleeper, not one: each must see the new state and leave */
     pthread_mutex_unlock(&p->sleep_lock);
     for (size_t i = 0; i < started; i++)
         pthread_join(p->workers[i].thread, NULL);
@@ -151,8 +151,7 @@ static wp_status push_on_own_deque(struct worker *self, const wp_task_type *type
 }
 
 /* From outside: by value into the injector, no allocation; the worker that takes it out gives it a home. */
-static wp_status send_to_injector(wp_pool *p, const wp_task_type *type, void *payload, wp_handle *h,
-                                  bool wait_for_room)
+static wp_status send_to_injector(wp_pool *p, const wp_task_type *type, void *payload, wp_handle *h, bool wait_for_room)
 {
     wp_task task = {.type = type, .payload = payload, .handle = h};
     atomic_fetch_add_explicit(&p->outstanding, 1, memory_order_relaxed);
@@ -165,8 +164,8 @@ static wp_status send_to_injector(wp_pool *p, const wp_task_type *type, void *pa
 }
 
 /* wp_submit and wp_try_submit, which differ only in @p wait_for_room (a full injector: wait, or WP_ERR_FULL). */
-static wp_status submit_to_deque_or_injector(wp_pool *p, const wp_task_type *type, void *payload,
-                                             wp_handle **handle, bool wait_for_room)
+static wp_status submit_to_deque_or_injector(wp_pool *p, const wp_task_type *type, void *payload, wp_handle **handle,
+                                             bool wait_for_room)
 {
     if (!type || !type->run)
         return WP_ERR_INVAL;
@@ -179,9 +178,8 @@ static wp_status submit_to_deque_or_injector(wp_pool *p, const wp_task_type *typ
         if (!h)
             return WP_ERR_NOMEM;
     }
-    wp_status st = self ? push_on_own_deque(self, type, payload, h)
-                        : send_to_injector(p, type, payload, h, wait_for_room);
-    if (st != WP_OK) {  /* nothing moved: the payload is the caller's again */
+    wp_status st = self ? push_on_own_deque(self, type, payload, h) : send_to_injector(p, type, payload, h, wait_for_room);
+    if (st != WP_OK) { /* nothing moved: the payload is the caller's again */
         if (h)
             handle_free(h);
         return st;
@@ -218,7 +216,7 @@ static wp_status join_until(wp_handle *h, const struct timespec *deadline, int64
     int64_t value = h->result;
     pthread_mutex_unlock(&h->lock);
     if (state == HANDLE_PENDING)
-        return WP_ERR_TIMEOUT;  /* the handle stays the caller's */
+        return WP_ERR_TIMEOUT; /* the handle stays the caller's */
     if (result && (state == HANDLE_DONE || state == HANDLE_FAILED))
         *result = value;
     handle_unref(h);

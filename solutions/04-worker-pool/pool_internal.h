@@ -65,54 +65,54 @@ enum {
 
 /** @brief What the pool is doing: wp_pool.state, which leaves POOL_RUNNING once and never comes back. */
 enum pool_state {
-    POOL_RUNNING,     /**< accepting and running tasks */
-    POOL_DRAINING,    /**< wp_pool_shutdown(::WP_DRAIN): workers leave when no work is visible anywhere */
-    POOL_CANCELLING,  /**< wp_pool_shutdown(::WP_CANCEL), or a failed wp_pool_new(): workers leave at once */
+    POOL_RUNNING,    /**< accepting and running tasks */
+    POOL_DRAINING,   /**< wp_pool_shutdown(::WP_DRAIN): workers leave when no work is visible anywhere */
+    POOL_CANCELLING, /**< wp_pool_shutdown(::WP_CANCEL), or a failed wp_pool_new(): workers leave at once */
 };
 
 /** @brief Where a handle's task stands: wp_handle.state, which leaves HANDLE_PENDING once. */
 enum handle_state {
-    HANDLE_PENDING,    /**< queued or running */
-    HANDLE_DONE,       /**< `run` returned 0; `result` is its answer */
-    HANDLE_FAILED,     /**< `run` returned a failure code, now in `result` */
-    HANDLE_CANCELLED,  /**< dropped unrun by a cancelling shutdown */
+    HANDLE_PENDING,   /**< queued or running */
+    HANDLE_DONE,      /**< `run` returned 0; `result` is its answer */
+    HANDLE_FAILED,    /**< `run` returned a failure code, now in `result` */
+    HANDLE_CANCELLED, /**< dropped unrun by a cancelling shutdown */
 };
 
 /** @brief The joiner's and the task's shared result slot (Rust: the `Arc<Packet<T>>` of a `JoinHandle`). */
 struct wp_handle {
     /* lock must be held to read or write state and result. */
-    pthread_mutex_t lock;   /**< guards `state` and `result` */
-    pthread_cond_t done;    /**< broadcast once, when `state` leaves HANDLE_PENDING; on CLOCK_MONOTONIC */
-    int state;              /**< an ::handle_state; written once, by the thread that runs or cancels the task */
-    int64_t result;         /**< the answer or the failure code; written with `state` */
+    pthread_mutex_t lock; /**< guards `state` and `result` */
+    pthread_cond_t done;  /**< broadcast once, when `state` leaves HANDLE_PENDING; on CLOCK_MONOTONIC */
+    int state;            /**< an ::handle_state; written once, by the thread that runs or cancels the task */
+    int64_t result;       /**< the answer or the failure code; written with `state` */
     /* No lock: */
-    atomic_int refs;        /**< 2 while both the task and the joiner hold it; the last one to let go frees it */
+    atomic_int refs; /**< 2 while both the task and the joiner hold it; the last one to let go frees it */
 };
 
 /** @brief A submitted task: where it waits, a value in the injector or a pointer in a deque. */
 typedef struct wp_task {
     /* Written by the submitter; then read by the one thread that runs or cancels the task. */
-    const wp_task_type *type;  /**< the vtable, borrowed */
-    void *payload;             /**< owned by the task until `drop`; one thread at a time (`Send`) */
-    wp_handle *handle;         /**< shared with the joiner, or NULL */
+    const wp_task_type *type; /**< the vtable, borrowed */
+    void *payload;            /**< owned by the task until `drop`; one thread at a time (`Send`) */
+    wp_handle *handle;        /**< shared with the joiner, or NULL */
     /* Memory bookkeeping: */
-    struct worker *home;       /**< the worker whose memory this is; NULL while it is a value in the injector */
-    struct wp_task *next;      /**< link on `home`'s spare list or returned stack; nothing elsewhere */
+    struct worker *home;  /**< the worker whose memory this is; NULL while it is a value in the injector */
+    struct wp_task *next; /**< link on `home`'s spare list or returned stack; nothing elsewhere */
 } wp_task;
 
 /** @brief One worker: its thread, its deque and its task memory. */
 struct worker {
-    wp_deque local;         /**< pushed and popped by the worker's thread only; stolen by any thread */
+    wp_deque local; /**< pushed and popped by the worker's thread only; stolen by any thread */
     /* Written by wp_pool_new() before the thread starts; read-only afterwards: */
-    pthread_t thread;       /**< joined by wp_pool_shutdown() */
-    wp_pool *pool;          /**< the pool it belongs to */
-    size_t index;           /**< its place in pool->workers: where its steals start */
+    pthread_t thread; /**< joined by wp_pool_shutdown() */
+    wp_pool *pool;    /**< the pool it belongs to */
+    size_t index;     /**< its place in pool->workers: where its steals start */
     /* The worker's thread only: */
-    size_t done_unflushed;  /**< tasks finished but not yet subtracted from pool->outstanding */
-    size_t credit;          /**< added to pool->outstanding ahead of time, not yet used by a submit */
-    wp_task *spare;         /**< its finished tasks, ready for reuse */
+    size_t done_unflushed; /**< tasks finished but not yet subtracted from pool->outstanding */
+    size_t credit;         /**< added to pool->outstanding ahead of time, not yet used by a submit */
+    wp_task *spare;        /**< its finished tasks, ready for reuse */
     /* Any thread pushes (compare-and-swap, release); the worker's thread takes all at once (exchange, acquire): */
-    _Alignas(WP_CACHE_LINE) _Atomic(wp_task *) returned;  /**< its tasks, finished by other threads */
+    _Alignas(WP_CACHE_LINE) _Atomic(wp_task *) returned; /**< its tasks, finished by other threads */
 };
 
 /** @brief The pool. Every worker reads the first cache line on every loop; a submit writes `idle` and
@@ -120,20 +120,20 @@ struct worker {
  *         written often gets a line of its own. */
 struct wp_pool {
     /* Written by wp_pool_new() before any thread starts; read-only afterwards: */
-    struct worker *workers;       /**< `n` entries */
-    size_t n;                     /**< number of workers */
+    struct worker *workers; /**< `n` entries */
+    size_t n;               /**< number of workers */
     /* Atomics, no lock: */
-    atomic_int state;             /**< an ::pool_state; set once by wp_pool_shutdown() (or a failed wp_pool_new()) */
-    _Alignas(WP_CACHE_LINE) _Atomic uint64_t idle;       /**< sleepers * SLEEPER + spinners * SPINNER */
-    _Alignas(WP_CACHE_LINE) atomic_size_t outstanding;   /**< submitted minus finished (flushed in batches) */
+    atomic_int state; /**< an ::pool_state; set once by wp_pool_shutdown() (or a failed wp_pool_new()) */
+    _Alignas(WP_CACHE_LINE) _Atomic uint64_t idle;     /**< sleepers * SLEEPER + spinners * SPINNER */
+    _Alignas(WP_CACHE_LINE) atomic_size_t outstanding; /**< submitted minus finished (flushed in batches) */
     /* Its own lock: */
-    _Alignas(WP_CACHE_LINE) wp_chan injector;            /**< wp_task values submitted from outside */
+    _Alignas(WP_CACHE_LINE) wp_chan injector; /**< wp_task values submitted from outside */
     /* sleep_lock is held by a sleeper from its announcement in `idle` until it waits on `wake`. */
-    pthread_mutex_t sleep_lock;   /**< see wakeup.c */
-    pthread_cond_t wake;          /**< sleeping workers wait here */
+    pthread_mutex_t sleep_lock; /**< see wakeup.c */
+    pthread_cond_t wake;        /**< sleeping workers wait here */
     /* all_done_lock is held to wait on all_done and to broadcast it; `outstanding` stays atomic. */
-    pthread_mutex_t all_done_lock;  /**< pairs with `all_done` */
-    pthread_cond_t all_done;        /**< broadcast when `outstanding` drops to 0; wp_pool_wait_idle() waits here */
+    pthread_mutex_t all_done_lock; /**< pairs with `all_done` */
+    pthread_cond_t all_done;       /**< broadcast when `outstanding` drops to 0; wp_pool_wait_idle() waits here */
 };
 
 /** One spinner, in units of wp_pool.idle (its low 32 bits count spinners). */
@@ -141,7 +141,9 @@ struct wp_pool {
 /** One sleeper, in units of wp_pool.idle (its high 32 bits count sleepers). */
 #define SLEEPER ((uint64_t)1 << 32)
 /** The number of spinners in a value of wp_pool.idle. */
+/* clang-format off */
 #define SPINNERS(idle) ((idle) & 0xffffffffu)
+/* clang-format on */
 
 /* ---- task.c: task memory and join handles ----------------------------------------------------------------- */
 

@@ -12,7 +12,7 @@
  * of its own here, after reporting; the joiner in pool.c's wp_join, after reading, or when it detaches. Whoever
  * is last frees it, so a handle outlives its pool.
  */
-#define _POSIX_C_SOURCE 200809L  /* pthread_condattr_setclock */
+#define _POSIX_C_SOURCE 200809L /* pthread_condattr_setclock */
 #include "pool_internal.h"
 
 #include <stdlib.h>
@@ -27,13 +27,13 @@ wp_handle *handle_new(void)
         return NULL;
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);  /* join_timeout is not fooled by the date */
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* join_timeout is not fooled by the date */
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->done, &attr);
     pthread_condattr_destroy(&attr);
     h->state = HANDLE_PENDING;
     h->result = 0;
-    atomic_init(&h->refs, 2);  /* one for the task, one for the caller */
+    atomic_init(&h->refs, 2); /* one for the task, one for the caller */
     return h;
 }
 
@@ -59,7 +59,7 @@ static void handle_complete(wp_handle *h, int state, int64_t result)
     pthread_mutex_lock(&h->lock);
     h->state = state;
     h->result = result;
-    pthread_cond_broadcast(&h->done);  /* after the change, under the lock */
+    pthread_cond_broadcast(&h->done); /* after the change, under the lock */
     pthread_mutex_unlock(&h->lock);
     handle_unref(h);
 }
@@ -86,7 +86,7 @@ void task_recycle(wp_task *t)
 wp_task *task_alloc(struct worker *w)
 {
     wp_task *t = w->spare;
-    if (!t)  /* acquire: pairs with the release in task_recycle */
+    if (!t) /* acquire: pairs with the release in task_recycle */
         t = atomic_exchange_explicit(&w->returned, NULL, memory_order_acquire);
     if (!t)
         return malloc(sizeof *t);
@@ -110,7 +110,7 @@ void task_run(const wp_task *t)
     int64_t result = 0;
     int code = t->type->run(t->payload, &result);
     if (t->type->drop)
-        t->type->drop(t->payload);  /* FnOnce: the payload is consumed by the call */
+        t->type->drop(t->payload); /* FnOnce: the payload is consumed by the call */
     handle_complete(t->handle, code == 0 ? HANDLE_DONE : HANDLE_FAILED, code == 0 ? result : code);
 }
 

@@ -8,7 +8,7 @@
  * thief takes up to half of its victim's deque, at most STEAL_BATCH tasks, one compare-and-swap each, while the
  * victim's cache lines are still in its cache.
  */
-#define _POSIX_C_SOURCE 200809L  /* sched_yield */
+#define _POSIX_C_SOURCE 200809L /* sched_yield */
 #include "pool_internal.h"
 
 #include <sched.h>
@@ -35,7 +35,7 @@ static wp_task *take_from_injector(struct worker *w)
     if (n == 0)
         return NULL;
     wp_task *first = NULL;
-    for (size_t i = n; i-- > 0;) {  /* the last one first: our deque pops newest first, so batch[1] runs next */
+    for (size_t i = n; i-- > 0;) { /* the last one first: our deque pops newest first, so batch[1] runs next */
         wp_task *t = task_alloc(w);
         if (t) {
             *t = batch[i];
@@ -48,11 +48,11 @@ static wp_task *take_from_injector(struct worker *w)
                 continue;
             task_recycle(t);
         }
-        task_run(&batch[i]);  /* no memory, or no room on our deque (rare): run it here */
+        task_run(&batch[i]); /* no memory, or no room on our deque (rare): run it here */
         w->done_unflushed++;
     }
     if (n > 1)
-        wake_one(w->pool);  /* one wake-up for the whole batch */
+        wake_one(w->pool); /* one wake-up for the whole batch */
     return first;
 }
 
@@ -74,7 +74,7 @@ static wp_task *steal_from_others(struct worker *w)
         for (extra = extra < STEAL_BATCH ? extra : STEAL_BATCH; extra > 0; extra--) {
             if (wp_deque_steal(&victim->local, &more) != WP_STEAL_SUCCESS)
                 break;
-            if (!wp_deque_push(&w->local, more)) {  /* cannot happen while ours was empty; run it if it does */
+            if (!wp_deque_push(&w->local, more)) { /* cannot happen while ours was empty; run it if it does */
                 task_run_and_recycle(more);
                 w->done_unflushed++;
                 break;
@@ -106,11 +106,11 @@ void *worker_main(void *arg)
     wp_pool *p = w->pool;
     current_worker = w;
     unsigned idle_rounds = 0;
-    bool spinning = true;  /* counted as a spinner by wp_pool_new */
+    bool spinning = true; /* counted as a spinner by wp_pool_new */
     for (;;) {
         int state = atomic_load(&p->state);
         if (state == POOL_CANCELLING)
-            break;  /* what is left is cancelled by wp_pool_shutdown after the join */
+            break; /* what is left is cancelled by wp_pool_shutdown after the join */
         wp_task *t = find_task(w);
         if (t) {
             if (spinning) {
@@ -130,7 +130,7 @@ void *worker_main(void *arg)
             spinning = true;
         }
         if (++idle_rounds < SPIN_ROUNDS) {
-            sched_yield();  /* spin a little first: a sleeper costs its waker a system call */
+            sched_yield(); /* spin a little first: a sleeper costs its waker a system call */
         } else {
             sleep_until_work(p);
             idle_rounds = 0;

@@ -31,8 +31,8 @@ void k_reset(void)
 
 #define UART0_BASE 0x40004000u
 #define UART_DATA (*(volatile uint32_t *)(UART0_BASE + 0x00))
-#define UART_STATE (*(volatile uint32_t *)(UART0_BASE + 0x04))  /* bit 0: transmit buffer full */
-#define UART_CTRL (*(volatile uint32_t *)(UART0_BASE + 0x08))   /* bit 0: transmit enable */
+#define UART_STATE (*(volatile uint32_t *)(UART0_BASE + 0x04))   /* bit 0: transmit buffer full */
+#define UART_CTRL (*(volatile uint32_t *)(UART0_BASE + 0x08))    /* bit 0: transmit enable */
 #define UART_BAUDDIV (*(volatile uint32_t *)(UART0_BASE + 0x10)) /* must be >= 16 */
 
 void k_uart_init(void)
@@ -52,7 +52,7 @@ void k_putc(char c)
 
 void k_panic(const char *msg)
 {
-    __asm__ volatile("cpsid i" ::: "memory");  /* no tick may take the CPU from a dying kernel */
+    __asm__ volatile("cpsid i" ::: "memory"); /* no tick may take the CPU from a dying kernel */
     k_printf("kernel panic: %s\n", msg);
     k_semihost_exit(K_EXIT_PANIC);
 }

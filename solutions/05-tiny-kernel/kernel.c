@@ -15,8 +15,8 @@
 #include "syscall.h"
 
 #define REG(addr) (*(volatile uint32_t *)(addr))
-#define SCB_SHCSR REG(0xE000ED24u)  /* bits 16-18: enable MemManage, BusFault, UsageFault */
-#define MPU_CTRL REG(0xE000ED94u)   /* bit 0 ENABLE, bit 2 PRIVDEFENA */
+#define SCB_SHCSR REG(0xE000ED24u) /* bits 16-18: enable MemManage, BusFault, UsageFault */
+#define MPU_CTRL REG(0xE000ED94u)  /* bit 0 ENABLE, bit 2 PRIVDEFENA */
 #define MPU_RBAR REG(0xE000ED9Cu)
 #define MPU_RASR REG(0xE000EDA0u)
 #define SYST_CSR REG(0xE000E010u)
@@ -34,13 +34,13 @@ static uint32_t idle_sleeps;
 
 static void mpu_init(void)
 {
-    SCB_SHCSR |= (1u << 16) | (1u << 17) | (1u << 18);  /* else every fault escalates to HardFault */
+    SCB_SHCSR |= (1u << 16) | (1u << 17) | (1u << 18); /* else every fault escalates to HardFault */
     k_mpu_region code;
     if (k_mpu_encode(K_USER_CODE_BASE, K_USER_CODE_SIZE, K_MPU_USER_RX, 0, 0, &code) != K_OK)
         k_panic("the user-code window is not a valid MPU region");
     MPU_RBAR = code.rbar;
     MPU_RASR = code.rasr;
-    MPU_CTRL = (1u << 2) | 1u;  /* PRIVDEFENA: the kernel keeps the default map; processes get regions only */
+    MPU_CTRL = (1u << 2) | 1u; /* PRIVDEFENA: the kernel keeps the default map; processes get regions only */
     __asm__ volatile("dsb\n isb" ::: "memory");
 }
 
@@ -57,8 +57,8 @@ static void load(unsigned pid, const k_app *app)
     k_proc *p = &procs[pid];
     k_mpu_region ram;
     if (app->mem_size > K_APP_SLOT || app->mem_size < 128 ||
-        k_mpu_cover((uint32_t)(uintptr_t)_app_ram_start + pid * K_APP_SLOT, app->mem_size, K_MPU_USER_RW, 1,
-                    &ram) != K_OK) {
+        k_mpu_cover((uint32_t)(uintptr_t)_app_ram_start + pid * K_APP_SLOT, app->mem_size, K_MPU_USER_RW, 1, &ram) !=
+            K_OK) {
         k_printf("kernel: process '%s' asks for %u bytes of RAM, which one MPU region cannot cover\n", app->name,
                  (unsigned)app->mem_size);
         k_panic("bad process table");
@@ -174,7 +174,7 @@ void k_main(void)
     k_printf("kernel: %u processes loaded, user code at 0x%08x\n", nprocs, (unsigned)(uintptr_t)__user_start);
     SYST_RVR = K_TICK_COUNTS - 1;
     SYST_CVR = 0;
-    SYST_CSR = 7;  /* enable, interrupt, processor clock */
+    SYST_CSR = 7; /* enable, interrupt, processor clock */
     while (k_any_alive(procs, nprocs)) {
         expire_alarms();
         int pid = k_sched_next(&sched);

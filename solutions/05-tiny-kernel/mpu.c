@@ -6,10 +6,7 @@
  */
 #include "mpu.h"
 
-static bool is_pow2(uint64_t x)
-{
-    return x != 0 && (x & (x - 1)) == 0;
-}
+static bool is_pow2(uint64_t x) { return x != 0 && (x & (x - 1)) == 0; }
 
 static unsigned log2_pow2(uint64_t x)
 {
@@ -24,23 +21,22 @@ static unsigned log2_pow2(uint64_t x)
 static uint32_t attributes(k_mpu_access access)
 {
     switch (access) {
-    case K_MPU_USER_RW:  /* AP=011 full access; TEX=001 S=1: normal, shareable, non-cacheable; never execute */
+    case K_MPU_USER_RW: /* AP=011 full access; TEX=001 S=1: normal, shareable, non-cacheable; never execute */
         return K_MPU_RASR_XN | (3u << K_MPU_RASR_AP_SHIFT) | (1u << 19) | (1u << 18);
-    case K_MPU_USER_RX:  /* AP=110 read-only for everyone; C=1: normal, write-through */
+    case K_MPU_USER_RX: /* AP=110 read-only for everyone; C=1: normal, write-through */
         return (6u << K_MPU_RASR_AP_SHIFT) | (1u << 17);
     case K_MPU_USER_RO:
         return K_MPU_RASR_XN | (6u << K_MPU_RASR_AP_SHIFT) | (1u << 17);
     }
-    return K_MPU_RASR_XN;  /* unknown: no access for unprivileged code (AP=000) */
+    return K_MPU_RASR_XN; /* unknown: no access for unprivileged code (AP=000) */
 }
 
-k_err k_mpu_encode(uint32_t base, uint32_t size, k_mpu_access access, uint8_t srd, unsigned number,
-                   k_mpu_region *out)
+k_err k_mpu_encode(uint32_t base, uint32_t size, k_mpu_access access, uint8_t srd, unsigned number, k_mpu_region *out)
 {
     if (number > 7 || size < K_MPU_MIN_SIZE || !is_pow2(size) || (base & (size - 1)) != 0)
         return K_ERR_INVAL;
     if (srd != 0 && size < K_MPU_MIN_SUBREGION_SIZE)
-        return K_ERR_INVAL;  /* regions under 256 bytes have no subregions; the SRD bits must be zero */
+        return K_ERR_INVAL; /* regions under 256 bytes have no subregions; the SRD bits must be zero */
     out->rbar = base | K_MPU_RBAR_VALID | number;
     out->rasr = attributes(access) | ((uint32_t)srd << K_MPU_RASR_SRD_SHIFT) |
                 ((log2_pow2(size) - 1) << K_MPU_RASR_SIZE_SHIFT) | K_MPU_RASR_ENABLE;
@@ -68,16 +64,15 @@ k_err k_mpu_cover(uint32_t start, uint32_t len, k_mpu_access access, unsigned nu
     for (; size < (1ull << 32); size <<= 1) {
         uint64_t base = start & ~(size - 1);
         if (base + size < end)
-            continue;  /* too small to contain the range from an aligned base: grow */
+            continue; /* too small to contain the range from an aligned base: grow */
         if (base == start && size == len)
             return k_mpu_encode(start, (uint32_t)size, access, 0, number, out);
         if (size < K_MPU_MIN_SUBREGION_SIZE)
-            continue;  /* no subregions yet: only a bigger region can trim the excess */
+            continue; /* no subregions yet: only a bigger region can trim the excess */
         uint64_t sub = size / 8;
         if ((start - base) % sub != 0 || len % sub != 0)
-            return K_ERR_SIZE;  /* every bigger region has bigger subregions: none can fit exactly */
-        return k_mpu_encode((uint32_t)base, (uint32_t)size, access, srd_outside(base, size, start, len), number,
-                            out);
+            return K_ERR_SIZE; /* every bigger region has bigger subregions: none can fit exactly */
+        return k_mpu_encode((uint32_t)base, (uint32_t)size, access, srd_outside(base, size, start, len), number, out);
     }
     return K_ERR_SIZE;
 }

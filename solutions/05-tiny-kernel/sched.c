@@ -7,15 +7,9 @@
  */
 #include "sched.h"
 
-static bool pid_valid(int pid)
-{
-    return pid >= 0 && pid < K_MAX_PROCS;
-}
+static bool pid_valid(int pid) { return pid >= 0 && pid < K_MAX_PROCS; }
 
-static bool has_bit(uint8_t set, unsigned bit)
-{
-    return (set >> bit) & 1u;
-}
+static bool has_bit(uint8_t set, unsigned bit) { return (set >> bit) & 1u; }
 
 void k_sched_init(k_sched *s)
 {
@@ -76,11 +70,11 @@ int k_sched_next(k_sched *s)
     int pid = s->head[p];
     s->head[p] = s->next[pid];
     if (s->head[p] == K_NO_PROC) {
-        s->tail[p] = K_NO_PROC;  /* forget this and the next k_sched_ready links onto a node that left */
-        s->nonempty &= (uint8_t)~(1u << p);
+        s->tail[p] = K_NO_PROC; /* forget this and the next k_sched_ready links onto a node that left */
+        s->nonempty &= (uint8_t) ~(1u << p);
     }
     s->next[pid] = K_NO_PROC;
-    s->queued &= (uint8_t)~(1u << pid);
+    s->queued &= (uint8_t) ~(1u << pid);
     return pid;
 }
 
@@ -93,6 +87,6 @@ bool k_sched_should_switch(const k_sched *s, int running, unsigned slice_used)
     int top = top_priority(s->nonempty);
     int mine = s->prio[running];
     if (top > mine)
-        return true;                                  /* preemption: never wait for the slice */
-    return top == mine && slice_used >= K_SLICE_TICKS;  /* round-robin among equals */
+        return true;                                   /* preemption: never wait for the slice */
+    return top == mine && slice_used >= K_SLICE_TICKS; /* round-robin among equals */
 }

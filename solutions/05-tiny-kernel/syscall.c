@@ -17,9 +17,9 @@ bool k_range_within(uint32_t addr, uint32_t len, uint32_t lo, uint32_t size)
 k_err k_check_buffer(const k_proc *p, uint32_t addr, uint32_t len, bool writable)
 {
     if (addr == 0 && len == 0)
-        return K_OK;  /* "no buffer": the kernel forgets the old one */
+        return K_OK; /* "no buffer": the kernel forgets the old one */
     if (len == 0)
-        return K_ERR_INVAL;  /* a zero-length buffer somewhere is meaningless; only (0, 0) unallows */
+        return K_ERR_INVAL; /* a zero-length buffer somewhere is meaningless; only (0, 0) unallows */
     if (k_range_within(addr, len, p->mem_start, p->mem_size))
         return K_OK;
     if (!writable && k_range_within(addr, len, p->code_start, p->code_size))
@@ -55,7 +55,7 @@ bool k_upcall_deliver(k_proc *p, k_frame *f)
     if (!p->upcall_pending)
         return false;
     p->upcall_pending = false;
-    f->lr = f->pc | 1u;  /* the upcall returns to just after the svc, in Thumb state */
+    f->lr = f->pc | 1u; /* the upcall returns to just after the svc, in Thumb state */
     f->pc = p->upcall_fn & ~1u;
     f->r0 = p->upcall_arg;
     f->r1 = 0;
@@ -71,10 +71,7 @@ static k_action done(k_frame *f, uint32_t value)
     return K_ACT_RESUME;
 }
 
-static k_action fail(k_frame *f, k_err e)
-{
-    return done(f, (uint32_t)(int32_t)e);
-}
+static k_action fail(k_frame *f, k_err e) { return done(f, (uint32_t)(int32_t)e); }
 
 static k_action sys_yield(k_proc *p, k_frame *f)
 {
@@ -85,7 +82,7 @@ static k_action sys_yield(k_proc *p, k_frame *f)
     if (f->r0 != K_YIELD_WAIT)
         return fail(f, K_ERR_INVAL);
     if (k_upcall_deliver(p, f))
-        return K_ACT_RESUME;  /* something was already waiting: no reason to block */
+        return K_ACT_RESUME; /* something was already waiting: no reason to block */
     return K_ACT_WAIT;
 }
 
@@ -96,11 +93,11 @@ static k_action sys_subscribe(k_proc *p, k_frame *f)
     if (f->r1 != 0)
         return fail(f, K_ERR_INVAL);
     if (f->r2 != 0 && !k_upcall_ok(p, f->r2))
-        return fail(f, K_ERR_INVAL);  /* jumping there would run kernel code, or anything, in the process */
+        return fail(f, K_ERR_INVAL); /* jumping there would run kernel code, or anything, in the process */
     p->upcall_fn = f->r2;
     p->upcall_data = f->r3;
     if (f->r2 == 0)
-        p->upcall_pending = false;  /* unsubscribed: a pending call must not run a function that is gone */
+        p->upcall_pending = false; /* unsubscribed: a pending call must not run a function that is gone */
     return done(f, 0);
 }
 
@@ -113,7 +110,7 @@ static k_action cmd_alarm(const k_env *env, k_proc *p, k_frame *f)
         return done(f, env->now);
     case K_ALARM_SET:
         if (f->r2 > 0x7fffffffu)
-            return fail(f, K_ERR_INVAL);  /* past half the counter, "due" would already be true */
+            return fail(f, K_ERR_INVAL); /* past half the counter, "due" would already be true */
         p->alarm_at = env->now + f->r2;
         p->alarm_armed = true;
         return done(f, 0);
@@ -130,7 +127,7 @@ static k_action cmd_console(const k_env *env, k_proc *p, k_frame *f)
         if (p->ro_len == 0)
             return fail(f, K_ERR_RESERVE);
         if (f->r2 > p->ro_len)
-            return fail(f, K_ERR_SIZE);  /* the length is a second, unchecked pointer: bound it */
+            return fail(f, K_ERR_SIZE); /* the length is a second, unchecked pointer: bound it */
         return done(f, env->console_write(env->ctx, p->ro_addr, f->r2));
     }
     return fail(f, K_ERR_NOSUPPORT);
@@ -144,7 +141,7 @@ static k_action sys_allow(k_proc *p, k_frame *f, bool writable)
         return fail(f, K_ERR_INVAL);
     k_err e = k_check_buffer(p, f->r2, f->r3, writable);
     if (e != K_OK)
-        return fail(f, e);  /* the old buffer stays allowed: a refused call changes nothing */
+        return fail(f, e); /* the old buffer stays allowed: a refused call changes nothing */
     if (writable) {
         p->rw_addr = f->r2;
         p->rw_len = f->r3;

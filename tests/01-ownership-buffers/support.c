@@ -47,7 +47,7 @@ static bool refuse(counting_alloc *ca)
 static void *fresh_block(size_t size, size_t align)
 {
     void *p = NULL;
-    size_t a = align < sizeof(void *) ? sizeof(void *) : align;  /* posix_memalign's minimum */
+    size_t a = align < sizeof(void *) ? sizeof(void *) : align; /* posix_memalign's minimum */
     if (posix_memalign(&p, a, size) != 0)
         ck_abort_msg("the test machine is out of memory (%zu bytes)", size);
     /* A self-check, so that an alignment failure is never blamed on the allocator. */
@@ -75,8 +75,8 @@ static void *ca_alloc(void *ctx, size_t size, size_t align)
 static void check_same_layout(const char *call, const ca_block *b, size_t size, size_t align)
 {
     if (b->size != size || b->align != align)
-        ck_abort_msg("%s(%p) said size %zu, align %zu; the block was allocated with size %zu, align %zu", call,
-                     b->ptr, size, align, b->size, b->align);
+        ck_abort_msg("%s(%p) said size %zu, align %zu; the block was allocated with size %zu, align %zu", call, b->ptr,
+                     size, align, b->size, b->align);
 }
 
 static void *ca_realloc(void *ctx, void *ptr, size_t old_size, size_t new_size, size_t align)
@@ -89,7 +89,7 @@ static void *ca_realloc(void *ctx, void *ptr, size_t old_size, size_t new_size, 
     check_same_layout("realloc", b, old_size, align);
     check_request("realloc", new_size, align);
     if (refuse(ca))
-        return NULL;  /* the old block stays allocated and untouched, as the contract says */
+        return NULL; /* the old block stays allocated and untouched, as the contract says */
     /* Always move, so that any pointer kept across the call is a use-after-free. */
     void *p = fresh_block(new_size, align);
     memcpy(p, ptr, old_size < new_size ? old_size : new_size);
@@ -111,7 +111,7 @@ static void ca_dealloc(void *ctx, void *ptr, size_t size, size_t align)
     memset(ptr, 0x5A, size);
     free(ptr);
     ca->live_bytes -= size;
-    *b = ca->live[--ca->n_live];  /* order of the table does not matter */
+    *b = ca->live[--ca->n_live]; /* order of the table does not matter */
 }
 
 void ca_init(counting_alloc *ca)
@@ -147,11 +147,11 @@ size_t ca_block_align(const counting_alloc *ca, const void *ptr)
 /* Tracker state is global because a drop function gets only the element. Check runs each test in its own
  * process; track_reset() keeps tests independent when it does not (CK_FORK=no). */
 static struct {
-    uint32_t made;                 /* ids handed out: 0 .. made-1 */
-    uint16_t drops[TRACK_MAX];     /* per id */
-    uint32_t order[TRACK_MAX];     /* ids in drop order */
+    uint32_t made;             /* ids handed out: 0 .. made-1 */
+    uint16_t drops[TRACK_MAX]; /* per id */
+    uint32_t order[TRACK_MAX]; /* ids in drop order */
     size_t n_order;
-    size_t total;                  /* every drop call, good or bad */
+    size_t total; /* every drop call, good or bad */
     size_t errors;
     char first_error[160];
 } tr;
@@ -181,17 +181,15 @@ static void tracked_drop(void *elem)
     if (known && t->tag == live_tag(t->id)) {
         tr.drops[t->id]++;
         if (tr.drops[t->id] > 1)
-            bad_drop("element #%u dropped %u times (a copy of it was dropped before)", t->id,
-                     (unsigned)tr.drops[t->id]);
+            bad_drop("element #%u dropped %u times (a copy of it was dropped before)", t->id, (unsigned)tr.drops[t->id]);
         if (tr.n_order < TRACK_MAX)
             tr.order[tr.n_order++] = t->id;
-        t->tag = dead_tag(t->id);  /* this slot now holds a dead element */
+        t->tag = dead_tag(t->id); /* this slot now holds a dead element */
     } else if (known && t->tag == dead_tag(t->id)) {
         tr.drops[t->id]++;
         bad_drop("element #%u dropped again from the same slot: double drop", t->id);
     } else {
-        bad_drop("drop of a slot that holds no element (bytes %08x %08x): uninitialised or stale memory", t->id,
-                 t->tag);
+        bad_drop("drop of a slot that holds no element (bytes %08x %08x): uninitialised or stale memory", t->id, t->tag);
     }
 }
 

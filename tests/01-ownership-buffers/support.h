@@ -27,7 +27,7 @@
 
 typedef struct ca_block {
     void *ptr;
-    size_t size;   /* as last allocated or reallocated */
+    size_t size; /* as last allocated or reallocated */
     size_t align;
 } ca_block;
 
@@ -39,14 +39,14 @@ typedef struct ca_block {
 typedef struct counting_alloc {
     fv_allocator iface;
     ca_block live[CA_MAX_BLOCKS];
-    size_t n_live;        /* blocks allocated and not yet freed */
-    size_t live_bytes;    /* their total size */
-    size_t n_alloc;       /* alloc calls received, refused ones included */
-    size_t n_realloc;     /* realloc calls received, refused ones included */
-    size_t n_dealloc;     /* dealloc calls received */
-    size_t n_refused;     /* alloc/realloc calls failed on purpose */
-    size_t fail_at;       /* 0, or the value n_alloc + n_realloc reaches at the call to fail */
-    bool fail_all;        /* refuse every alloc/realloc while set */
+    size_t n_live;     /* blocks allocated and not yet freed */
+    size_t live_bytes; /* their total size */
+    size_t n_alloc;    /* alloc calls received, refused ones included */
+    size_t n_realloc;  /* realloc calls received, refused ones included */
+    size_t n_dealloc;  /* dealloc calls received */
+    size_t n_refused;  /* alloc/realloc calls failed on purpose */
+    size_t fail_at;    /* 0, or the value n_alloc + n_realloc reaches at the call to fail */
+    bool fail_all;     /* refuse every alloc/realloc while set */
 } counting_alloc;
 
 void ca_init(counting_alloc *ca);
@@ -61,22 +61,21 @@ size_t ca_block_size(const counting_alloc *ca, const void *ptr);
 size_t ca_block_align(const counting_alloc *ca, const void *ptr);
 
 /* Fails unless every block allocated from ca has been freed. */
-#define ASSERT_NO_LIVE_BLOCKS(ca)                                                                            \
-    ck_assert_msg((ca)->n_live == 0 && (ca)->live_bytes == 0,                                                \
-                  "leak: %zu block(s) of %zu byte(s) still allocated, expected 0 and 0", (ca)->n_live,         \
-                  (ca)->live_bytes)
+#define ASSERT_NO_LIVE_BLOCKS(ca)                             \
+    ck_assert_msg((ca)->n_live == 0 && (ca)->live_bytes == 0, \
+                  "leak: %zu block(s) of %zu byte(s) still allocated, expected 0 and 0", (ca)->n_live, (ca)->live_bytes)
 
 /* Fails if ca received any call at all (alloc, realloc or dealloc). */
-#define ASSERT_NO_ALLOCATOR_CALLS(ca)                                                                        \
-    ck_assert_msg(ca_calls(ca) == 0, "expected no allocator call, got %zu alloc, %zu realloc, %zu dealloc",   \
-                  (ca)->n_alloc, (ca)->n_realloc, (ca)->n_dealloc)
+#define ASSERT_NO_ALLOCATOR_CALLS(ca)                                                                                      \
+    ck_assert_msg(ca_calls(ca) == 0, "expected no allocator call, got %zu alloc, %zu realloc, %zu dealloc", (ca)->n_alloc, \
+                  (ca)->n_realloc, (ca)->n_dealloc)
 
 /* ---- drop tracking ------------------------------------------------------------------------------------------- */
 
 /* Elements with an identity. Ids count up from 0 after track_reset(), so tests can name them literally. */
 typedef struct tracked {
     uint32_t id;
-    uint32_t tag;   /* derived from id while the element is live, a different value once dropped */
+    uint32_t tag; /* derived from id while the element is live, a different value once dropped */
 } tracked;
 
 /** Ids one test may create. */
@@ -107,13 +106,13 @@ const char *track_first_error(void);
  * otherwise false, with the first problem described in why. */
 bool track_each_dropped_once(char *why, size_t why_size);
 
-#define ASSERT_NO_BAD_DROPS()                                                                                \
+#define ASSERT_NO_BAD_DROPS() \
     ck_assert_msg(track_errors() == 0, "%zu bad drop(s); first: %s", track_errors(), track_first_error())
 
-#define ASSERT_EACH_DROPPED_ONCE()                                                                           \
-    do {                                                                                                     \
-        char why_[200];                                                                                      \
-        ck_assert_msg(track_each_dropped_once(why_, sizeof why_), "%s", why_);                               \
+#define ASSERT_EACH_DROPPED_ONCE()                                             \
+    do {                                                                       \
+        char why_[200];                                                        \
+        ck_assert_msg(track_each_dropped_once(why_, sizeof why_), "%s", why_); \
     } while (0)
 
 /* ---- vector helpers -------------------------------------------------------------------------------------------- */
@@ -132,19 +131,19 @@ bool ids_are(const fv_vec *v, const uint32_t *ids, size_t n, char *why, size_t w
 bool u32s_are(const fv_vec *v, const uint32_t *values, size_t n, char *why, size_t why_size);
 
 /* ASSERT_IDS(&v, 0, 2, 3): v holds exactly the elements with these ids, in this order. */
-#define ASSERT_IDS(v, ...)                                                                                   \
-    do {                                                                                                     \
-        const uint32_t want_[] = {__VA_ARGS__};                                                              \
-        char why_[200];                                                                                      \
-        ck_assert_msg(ids_are((v), want_, sizeof want_ / sizeof want_[0], why_, sizeof why_), "%s", why_);   \
+#define ASSERT_IDS(v, ...)                                                                                 \
+    do {                                                                                                   \
+        const uint32_t want_[] = {__VA_ARGS__};                                                            \
+        char why_[200];                                                                                    \
+        ck_assert_msg(ids_are((v), want_, sizeof want_ / sizeof want_[0], why_, sizeof why_), "%s", why_); \
     } while (0)
 
 /* ASSERT_U32S(&v, 1, 2, 3): v holds exactly these values, in this order. */
-#define ASSERT_U32S(v, ...)                                                                                  \
-    do {                                                                                                     \
-        const uint32_t want_[] = {__VA_ARGS__};                                                              \
-        char why_[200];                                                                                      \
-        ck_assert_msg(u32s_are((v), want_, sizeof want_ / sizeof want_[0], why_, sizeof why_), "%s", why_);  \
+#define ASSERT_U32S(v, ...)                                                                                 \
+    do {                                                                                                    \
+        const uint32_t want_[] = {__VA_ARGS__};                                                             \
+        char why_[200];                                                                                     \
+        ck_assert_msg(u32s_are((v), want_, sizeof want_ / sizeof want_[0], why_, sizeof why_), "%s", why_); \
     } while (0)
 
 /* The dangling pointer an empty buffer of this alignment must hold. */

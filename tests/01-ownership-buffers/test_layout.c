@@ -50,7 +50,7 @@ FT_TEST(1, array_bytes_stops_exactly_at_ptrdiff_max, 2,
     ck_assert_uint_eq(bytes, (size_t)PTRDIFF_MAX);
     ck_assert_int_eq(fv_array_bytes(L_U8, (size_t)PTRDIFF_MAX + 1, &bytes), FV_ERR_CAPACITY_OVERFLOW);
 
-    size_t n = (size_t)PTRDIFF_MAX / 4;  /* 4n == PTRDIFF_MAX - 3 */
+    size_t n = (size_t)PTRDIFF_MAX / 4; /* 4n == PTRDIFF_MAX - 3 */
     ck_assert_int_eq(fv_array_bytes(L_U32, n, &bytes), FV_OK);
     ck_assert_uint_eq(bytes, n * 4);
     ck_assert_int_eq(fv_array_bytes(L_U32, n + 1, &bytes), FV_ERR_CAPACITY_OVERFLOW);

@@ -322,8 +322,8 @@ static void grow_over_aligned(fv_raw *r, size_t align)
     for (int k = 0; k < 4; k++) {
         size_t old_cap = r->cap;
         ck_assert_int_eq(fv_raw_grow_amortized(r, old_cap, 1), FV_OK);
-        ck_assert_msg((uintptr_t)r->ptr % align == 0, "buffer at %p after growing to %zu is not %zu-aligned",
-                      r->ptr, r->cap, align);
+        ck_assert_msg((uintptr_t)r->ptr % align == 0, "buffer at %p after growing to %zu is not %zu-aligned", r->ptr,
+                      r->cap, align);
         for (size_t i = 0; i < old_cap; i++)
             ck_assert_uint_eq(((unsigned char *)r->ptr)[i * align], (unsigned char)(i + 1));
         for (size_t i = old_cap; i < r->cap; i++)

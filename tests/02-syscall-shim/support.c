@@ -128,10 +128,9 @@ const char *describe_status(int status)
 const char *program_path(const char *name, const char *what)
 {
     const char *path = getenv(name);
-    ck_assert_msg(path && *path, "%s is not set: run these tests with `make check CH=02`, which builds %s", name,
-                  what);
-    ck_assert_msg(access(path, X_OK) == 0,
-                  "%s was not built: the make output above the table shows the compiler's errors", path);
+    ck_assert_msg(path && *path, "%s is not set: run these tests with `make check CH=02`, which builds %s", name, what);
+    ck_assert_msg(access(path, X_OK) == 0, "%s was not built: the make output above the table shows the compiler's errors",
+                  path);
     return path;
 }
 
@@ -140,9 +139,9 @@ static void expect_probe_ok(const char *who, const char *check, const run_result
 {
     char want[64];
     snprintf(want, sizeof want, "ok %s\n", check);
-    ck_assert_msg(WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0 && strcmp(r->out, want) == 0,
-                  "%s %s %s: %.*s%s%s", who, check, describe_status(r->status), (int)strcspn(r->out, "\n"),
-                  r->out[0] ? r->out : "(no output)", r->err[0] ? "; stderr: " : "", r->err);
+    ck_assert_msg(WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0 && strcmp(r->out, want) == 0, "%s %s %s: %.*s%s%s",
+                  who, check, describe_status(r->status), (int)strcspn(r->out, "\n"), r->out[0] ? r->out : "(no output)",
+                  r->err[0] ? "; stderr: " : "", r->err);
 }
 
 void run_host_probes(const char *check)

@@ -33,9 +33,9 @@ void *efault_page(void);
 
 /* The output and status of a program run to completion. */
 typedef struct run_result {
-    int status;        /* as from waitpid */
-    char out[8192];    /* stdout, NUL-terminated (truncated if longer) */
-    char err[8192];    /* stderr, NUL-terminated */
+    int status;     /* as from waitpid */
+    char out[8192]; /* stdout, NUL-terminated (truncated if longer) */
+    char err[8192]; /* stderr, NUL-terminated */
 } run_result;
 
 /* Runs argv[0] with argv (NULL-terminated) and an empty environment; fails the test if it cannot start. */

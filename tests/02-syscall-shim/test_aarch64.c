@@ -32,8 +32,7 @@ FT_TEST(5, aarch64_raw_calls_with_one_to_five_arguments_match_libc, 2,
     run_aarch64_probe("raw");
 }
 
-FT_TEST(5, aarch64_six_arguments_reach_x0_to_x5, 2,
-        "mmap of a file page needs all six: the fd in x4 and the offset in x5.")
+FT_TEST(5, aarch64_six_arguments_reach_x0_to_x5, 2, "mmap of a file page needs all six: the fd in x4 and the offset in x5.")
 {
     run_aarch64_probe("six");
 }

@@ -25,25 +25,23 @@ static void run_nolibc(const char *path, const char *const *args, run_result *r)
     run_program(argv, r);
 }
 
-static const char *nolibc_path(void)
-{
-    return program_path("SYS02_NOLIBC", "the freestanding program from nolibc.c");
-}
+static const char *nolibc_path(void) { return program_path("SYS02_NOLIBC", "the freestanding program from nolibc.c"); }
 
 void check_nolibc_output(const run_result *r, const char *argv0, const char *const *args, int check)
 {
     int argc = 1;
     while (args[argc - 1])
         argc++;
-    ck_assert_msg(!WIFSIGNALED(r->status), "the program %s; stdout so far: \"%s\"", describe_status(r->status),
-                  r->out);
+    ck_assert_msg(!WIFSIGNALED(r->status), "the program %s; stdout so far: \"%s\"", describe_status(r->status), r->out);
     const char *line = r->out;
     if (check & CHECK_GREETING) {
         long pid = -1, got_argc = -1;
         int used = 0;
         int n = sscanf(line, "hello from _start: pid %ld, argc %ld\n%n", &pid, &got_argc, &used);
-        ck_assert_msg(n == 2 && used > 0, "the first line must be \"hello from _start: pid <pid>, argc <argc>\", "
-                      "got \"%.80s\"", line);
+        ck_assert_msg(n == 2 && used > 0,
+                      "the first line must be \"hello from _start: pid <pid>, argc <argc>\", "
+                      "got \"%.80s\"",
+                      line);
         ck_assert_msg(pid > 1, "the pid printed is %ld", pid);
         ck_assert_int_eq(got_argc, argc);
     }

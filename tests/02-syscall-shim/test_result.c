@@ -9,13 +9,13 @@
 FT_PART(2, "the Result demux");
 
 /* Fails unless demux(raw) is exactly {value, err}. */
-#define ASSERT_DEMUX(raw, want_value, want_err)                                                               \
-    do {                                                                                                      \
-        uintptr_t raw_ = (uintptr_t)(raw);                                                                    \
-        sys_result r_ = sys_demux(raw_);                                                                      \
-        ck_assert_msg(r_.value == (uintptr_t)(want_value) && r_.err == (want_err),                            \
+#define ASSERT_DEMUX(raw, want_value, want_err)                                                                 \
+    do {                                                                                                        \
+        uintptr_t raw_ = (uintptr_t)(raw);                                                                      \
+        sys_result r_ = sys_demux(raw_);                                                                        \
+        ck_assert_msg(r_.value == (uintptr_t)(want_value) && r_.err == (want_err),                              \
                       "sys_demux(%#lx) = {value %#lx, err %d}, want {value %#lx, err %d}", (unsigned long)raw_, \
-                      (unsigned long)r_.value, r_.err, (unsigned long)(uintptr_t)(want_value), (want_err));    \
+                      (unsigned long)r_.value, r_.err, (unsigned long)(uintptr_t)(want_value), (want_err));     \
     } while (0)
 
 FT_TEST(2, demux_zero_is_ok_zero, 1,

@@ -20,9 +20,9 @@ FT_PART(3, "typed wrappers, compared with libc");
 #define ASSERT_ERR_LIKE_LIBC(what, r, libc_ret, libc_errno, want_err)                                        \
     do {                                                                                                     \
         sys_result r_ = (r);                                                                                 \
-        ck_assert_msg(r_.err == (want_err) && r_.value == 0, "%s = {value %lu, err %d}, want {0, %d}", what,   \
+        ck_assert_msg(r_.err == (want_err) && r_.value == 0, "%s = {value %lu, err %d}, want {0, %d}", what, \
                       (unsigned long)r_.value, r_.err, (want_err));                                          \
-        ck_assert_msg((libc_ret) == -1 && (libc_errno) == (want_err), "%s: libc gave %ld, errno %d", what,    \
+        ck_assert_msg((libc_ret) == -1 && (libc_errno) == (want_err), "%s: libc gave %ld, errno %d", what,   \
                       (long)(libc_ret), (libc_errno));                                                       \
     } while (0)
 
@@ -51,8 +51,8 @@ FT_TEST(3, read_returns_the_bytes_libc_reads, 3,
     ck_assert_int_eq(lseek(a, 0, SEEK_CUR), 10);
     ck_assert_int_eq(lseek(a, 0, SEEK_END), DATA_SIZE);
     sys_result eof = sys_read(a, mine, sizeof mine);
-    ck_assert_msg(eof.err == 0 && eof.value == 0, "read at end of file = {%lu, %d}, want {0, 0}",
-                  (unsigned long)eof.value, eof.err);
+    ck_assert_msg(eof.err == 0 && eof.value == 0, "read at end of file = {%lu, %d}, want {0, 0}", (unsigned long)eof.value,
+                  eof.err);
     close(a);
     close(b);
     scratch_teardown();
@@ -83,7 +83,7 @@ FT_TEST(3, openat_opens_relative_to_a_directory_descriptor, 2,
     ck_assert_mem_eq(buf, "0123", 4);
     close(fd);
     fd = (int)ok_value(sys_openat(SYS_AT_FDCWD, scratch_file, SYS_O_RDONLY, 0), "sys_openat(AT_FDCWD, path)");
-    ck_assert_int_eq(fcntl(fd, F_GETFD), 0);  /* no O_CLOEXEC asked: none set */
+    ck_assert_int_eq(fcntl(fd, F_GETFD), 0); /* no O_CLOEXEC asked: none set */
     close(fd);
     close(dir);
     scratch_teardown();
@@ -107,8 +107,7 @@ FT_TEST(3, openat_creates_with_the_mode_given_fourth, 2,
     scratch_teardown();
 }
 
-FT_TEST(3, openat_missing_file_is_enoent_like_libc, 2,
-        "A failed call comes back as {0, ENOENT}; errno plays no part.")
+FT_TEST(3, openat_missing_file_is_enoent_like_libc, 2, "A failed call comes back as {0, ENOENT}; errno plays no part.")
 {
     sys_result r = sys_openat(SYS_AT_FDCWD, "/nonexistent/ferrite", SYS_O_RDONLY, 0);
     int lr = openat(AT_FDCWD, "/nonexistent/ferrite", O_RDONLY);
@@ -181,8 +180,8 @@ FT_TEST(3, pipe2_fills_both_ends_and_honours_cloexec, 2,
 FT_TEST(3, mmap_anonymous_gives_zeroed_page_aligned_memory_until_munmap, 2,
         "sys_mmap passes six arguments (fd -1 with MAP_ANONYMOUS). The address is a value, however high.")
 {
-    uintptr_t a = ok_value(sys_mmap(NULL, 3 * 4096, SYS_PROT_READ | SYS_PROT_WRITE,
-                                    SYS_MAP_PRIVATE | SYS_MAP_ANONYMOUS, -1, 0), "sys_mmap");
+    uintptr_t a = ok_value(
+        sys_mmap(NULL, 3 * 4096, SYS_PROT_READ | SYS_PROT_WRITE, SYS_MAP_PRIVATE | SYS_MAP_ANONYMOUS, -1, 0), "sys_mmap");
     ck_assert_uint_eq(a % 4096, 0);
     unsigned char *mem = (unsigned char *)a;
     for (size_t i = 0; i < 3 * 4096; i += 512)
@@ -206,7 +205,7 @@ FT_TEST(3, mmap_maps_a_file_from_the_offset_given_sixth, 2,
     ck_assert_msg(page[0] == 'b' && page[4095] == 'b', "the mapping starts with '%c', want 'b'", page[0]);
     ck_assert_uint_eq(ok_value(sys_munmap((void *)a, 4096), "sys_munmap"), 0);
 
-    const off_t far = ((off_t)1 << 32) + 4096;  /* a sparse page beyond 4 GiB */
+    const off_t far = ((off_t)1 << 32) + 4096; /* a sparse page beyond 4 GiB */
     ck_assert_int_eq(pwrite(fd, "dddd", 4, far), 4);
     a = ok_value(sys_mmap(NULL, 4096, SYS_PROT_READ, SYS_MAP_PRIVATE, fd, far), "sys_mmap(file, 4 GiB + 4096)");
     page = (const char *)a;

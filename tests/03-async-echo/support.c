@@ -23,15 +23,9 @@
 
 /* ---- environment -------------------------------------------------------------------------------------------- */
 
-bool under_valgrind(void)
-{
-    return RUNNING_ON_VALGRIND != 0;
-}
+bool under_valgrind(void) { return RUNNING_ON_VALGRIND != 0; }
 
-int scaled(int normal, int valgrind)
-{
-    return under_valgrind() ? valgrind : normal;
-}
+int scaled(int normal, int valgrind) { return under_valgrind() ? valgrind : normal; }
 
 int64_t now_ms(void)
 {
@@ -135,10 +129,7 @@ int tcp_connect(uint16_t port)
     return fd;
 }
 
-void set_nonblocking(int fd)
-{
-    ck_assert(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == 0);
-}
+void set_nonblocking(int fd) { ck_assert(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == 0); }
 
 void close_with_rst(int fd)
 {
@@ -156,8 +147,8 @@ void echo_exact(int fd, const uint8_t *msg, size_t len, int timeout_ms)
     while (got < len) {
         struct pollfd p = {fd, (short)(POLLIN | (sent < len ? POLLOUT : 0)), 0};
         int left = (int)(deadline - now_ms());
-        ck_assert_msg(left > 0 && poll(&p, 1, left) == 1,
-                      "echo of %zu bytes: only %zu sent and %zu back after %d ms", len, sent, got, timeout_ms);
+        ck_assert_msg(left > 0 && poll(&p, 1, left) == 1, "echo of %zu bytes: only %zu sent and %zu back after %d ms", len,
+                      sent, got, timeout_ms);
         if (sent < len && (p.revents & POLLOUT)) {
             ssize_t n = send(fd, msg + sent, len - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
             ck_assert_msg(n > 0 || errno == EAGAIN, "send: %s", strerror(errno));
@@ -246,7 +237,10 @@ static void child_main(const ae_config *cfg, int fd_room, int report)
     c.handle_signals = true;
     ae_server s;
     int rc = ae_server_open(&s, &c);
-    struct { int rc; uint16_t port; } msg;
+    struct {
+        int rc;
+        uint16_t port;
+    } msg;
     memset(&msg, 0, sizeof msg); /* the padding goes through write() too */
     msg.rc = rc;
     msg.port = rc == 0 ? ae_server_port(&s) : 0;
@@ -275,7 +269,10 @@ test_server server_start(const ae_config *cfg, int fd_room)
         child_main(cfg, fd_room, p[1]);
     }
     close(p[1]);
-    struct { int rc; uint16_t port; } msg = {0, 0};
+    struct {
+        int rc;
+        uint16_t port;
+    } msg = {0, 0};
     struct pollfd pf = {p[0], POLLIN, 0};
     ssize_t n = poll(&pf, 1, scaled(5000, 30000)) == 1 ? read(p[0], &msg, sizeof msg) : -1;
     char eof;
@@ -296,7 +293,9 @@ void assert_server_alive(const test_server *ts)
     int status;
     pid_t r = waitpid(ts->pid, &status, WNOHANG);
     ck_assert_msg(r == 0, "the server process died (%s %d)", r > 0 && WIFSIGNALED(status) ? "signal" : "exit status",
-                  r > 0 && WIFSIGNALED(status) ? WTERMSIG(status) : r > 0 ? WEXITSTATUS(status) : -1);
+                  r > 0 && WIFSIGNALED(status) ? WTERMSIG(status)
+                  : r > 0                      ? WEXITSTATUS(status)
+                                               : -1);
 }
 
 void server_stop(test_server *ts, int sig, int timeout_ms, bool strict)
@@ -315,14 +314,16 @@ void server_stop(test_server *ts, int sig, int timeout_ms, bool strict)
         waitpid(ts->pid, &status, 0);
     }
     ts->pid = 0;
-    ck_assert_msg(!(strict && timed_out), "the server was still running %d ms after signal %d: it must stop "
-                  "accepting, drain, close everything and return from ae_server_run", timeout_ms, sig);
+    ck_assert_msg(!(strict && timed_out),
+                  "the server was still running %d ms after signal %d: it must stop "
+                  "accepting, drain, close everything and return from ae_server_run",
+                  timeout_ms, sig);
     if (timed_out)
         return;
     ck_assert_msg(!WIFSIGNALED(status), "the server died from signal %d%s", WTERMSIG(status),
                   WTERMSIG(status) == SIGPIPE ? " (SIGPIPE: a write to a reset connection; send with MSG_NOSIGNAL)"
-                  : WTERMSIG(status) == sig ? " (the one we sent: it was not blocked and read through the signalfd)"
-                                            : "");
+                  : WTERMSIG(status) == sig   ? " (the one we sent: it was not blocked and read through the signalfd)"
+                                              : "");
     int code = WEXITSTATUS(status);
     ck_assert_msg(code == 0, "the server exited with status %d: %s", code,
                   code == CHILD_RUN_FAILED ? "ae_server_run returned an error"

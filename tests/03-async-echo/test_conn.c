@@ -216,8 +216,10 @@ FT_TEST(3, owed_bytes_resume_on_writable_and_the_echo_is_byte_exact, 3,
         ck_assert_int_ge(ae_reactor_poll(&f.r, 5), 0);
         ck_assert_int_eq(f.last, AE_PENDING);
         if (f.c.state == AE_CONN_WRITING)
-            ck_assert_msg(f.c.src.interest == AE_WRITABLE, "still owing bytes after a partial flush, the "
-                          "connection asks for interest %u instead of AE_WRITABLE alone", f.c.src.interest);
+            ck_assert_msg(f.c.src.interest == AE_WRITABLE,
+                          "still owing bytes after a partial flush, the "
+                          "connection asks for interest %u instead of AE_WRITABLE alone",
+                          f.c.src.interest);
         if (round % 3 == 0) /* a slow reader: reads only now and then */
             for (ssize_t n; got < TOTAL && (n = recv(f.peer, back + got, TOTAL - got, MSG_DONTWAIT)) > 0;)
                 got += (size_t)n;

@@ -282,8 +282,8 @@ FT_TEST(4, out_of_descriptors_pauses_accepting_without_spinning, 3,
     int64_t t0 = now_ms();
     sleep_ms(1000);
     long spent = cpu_ms(ts.pid) - cpu0, wall = (long)(now_ms() - t0);
-    ck_assert_msg(spent * 4 < wall, "the server used %ld ms of CPU in %ld ms while out of descriptors: it spins",
-                  spent, wall);
+    ck_assert_msg(spent * 4 < wall, "the server used %ld ms of CPU in %ld ms while out of descriptors: it spins", spent,
+                  wall);
     assert_server_alive(&ts);
     ck_assert_msg(ping(fds[0], scaled(2000, 20000)) && ping(fds[1], scaled(2000, 20000)),
                   "the clients accepted before EMFILE are no longer served");
@@ -332,8 +332,7 @@ FT_TEST(4, a_slow_reader_is_bounded_and_does_not_slow_the_others, 3,
         ck_assert_msg(ping(fast, scaled(500, 5000)), "a normal client is starved by the slow reader");
     sleep_ms(500);
     long spent = cpu_ms(ts.pid) - cpu0, wall = (long)(now_ms() - t0);
-    ck_assert_msg(spent * 4 < wall, "the server used %ld ms of CPU in %ld ms while backpressured: it spins", spent,
-                  wall);
+    ck_assert_msg(spent * 4 < wall, "the server used %ld ms of CPU in %ld ms while backpressured: it spins", spent, wall);
     long grown = rss_kb(ts.pid) - rss0;
     ck_assert_msg(grown < 8 * 1024, "the server grew by %ld KiB for one slow reader", grown);
     uint8_t *back = malloc(sent);
@@ -349,8 +348,7 @@ FT_TEST(4, a_slow_reader_is_bounded_and_does_not_slow_the_others, 3,
         if (n < 0)
             sleep_ms(1);
     }
-    ck_assert_msg(got == sent && memcmp(back, msg, sent) == 0, "the slow reader got %zu of %zu bytes back", got,
-                  sent);
+    ck_assert_msg(got == sent && memcmp(back, msg, sent) == 0, "the slow reader got %zu of %zu bytes back", got, sent);
     close(slow);
     close(fast);
     free(back);
@@ -381,8 +379,10 @@ FT_TEST(4, a_4_kib_message_through_a_1_kib_buffer_does_not_stall_on_delayed_acks
         ck_assert(memcmp(msg, back, sizeof msg) == 0);
         slow += now_ms() - t0 >= 30;
     }
-    ck_assert_msg(slow <= (under_valgrind() ? 8 : 3), "%d of 20 round trips took 30 ms or more: Nagle meets the "
-                  "delayed ACK (TCP_NODELAY missing)", slow);
+    ck_assert_msg(slow <= (under_valgrind() ? 8 : 3),
+                  "%d of 20 round trips took 30 ms or more: Nagle meets the "
+                  "delayed ACK (TCP_NODELAY missing)",
+                  slow);
     close(fd);
     server_stop(&ts, SIGTERM, STOP_MS, false);
 }

@@ -29,8 +29,7 @@ FT_TEST(5, an_idle_connection_is_closed_after_the_timeout, 2,
     int64_t t0 = now_ms();
     peer_end end = wait_closed(fd, scaled(3000, 10000));
     int64_t waited = now_ms() - t0;
-    ck_assert_msg(end == PEER_EOF, "an idle connection was not closed (or not with EOF) within %d ms",
-                  scaled(3000, 10000));
+    ck_assert_msg(end == PEER_EOF, "an idle connection was not closed (or not with EOF) within %d ms", scaled(3000, 10000));
     ck_assert_msg(waited >= 150, "closed after %lld ms of a 200 ms idle timeout", (long long)waited);
     close(fd);
     server_stop(&ts, SIGTERM, STOP_MS, true);
@@ -75,7 +74,9 @@ FT_TEST(5, sigterm_with_clients_connected_closes_them_and_exits_zero, 3,
     for (int i = 0; i < n; i++) {
         peer_end end = wait_closed(fds[i], 1000);
         ck_assert_msg(end == PEER_EOF, "client %d saw %s instead of EOF", i,
-                      end == PEER_RESET ? "a reset" : end == PEER_DATA ? "data" : "nothing");
+                      end == PEER_RESET  ? "a reset"
+                      : end == PEER_DATA ? "data"
+                                         : "nothing");
         close(fds[i]);
     }
 }

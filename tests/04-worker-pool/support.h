@@ -39,7 +39,7 @@ typedef struct gate {
     pthread_mutex_t lock;
     pthread_cond_t cv;
     bool open;
-    int arrived;  /* threads that reached gate_wait */
+    int arrived; /* threads that reached gate_wait */
 } gate;
 
 void gate_init(gate *g);
@@ -66,8 +66,8 @@ int chan_recv_ok(wp_chan *ch);
 
 typedef struct blocked {
     wp_chan *ch;
-    int value;          /* sent, or received */
-    wp_status status;   /* what the call returned */
+    int value;        /* sent, or received */
+    wp_status status; /* what the call returned */
     atomic_int done;
     pthread_t thread;
 } blocked;
@@ -89,12 +89,12 @@ void track_reset(void);
 /* What a tracked task does when it runs. */
 typedef struct payload {
     int id;
-    int64_t result;       /* returned as the answer */
-    int fail_code;        /* non-zero: the task fails with this code */
-    gate *wait_for;       /* if set, the task waits for this gate first */
-    atomic_int *started;  /* if set, incremented when the task starts */
-    unsigned sleep_ms;    /* if set, the task sleeps this long first */
-    bool ran;             /* set by run; drop checks it is never set twice */
+    int64_t result;      /* returned as the answer */
+    int fail_code;       /* non-zero: the task fails with this code */
+    gate *wait_for;      /* if set, the task waits for this gate first */
+    atomic_int *started; /* if set, incremented when the task starts */
+    unsigned sleep_ms;   /* if set, the task sleeps this long first */
+    bool ran;            /* set by run; drop checks it is never set twice */
 } payload;
 
 /* Heap payloads: run counts in track_runs, drop frees and counts in track_drops. */
@@ -103,15 +103,14 @@ payload *payload_new(int id);
 /* Frees a payload the pool gave back (a failed submit), without counting a drop. */
 void payload_free_unsubmitted(payload *p);
 
-#define ASSERT_RAN_ONCE(first, last)                                                                    \
-    do {                                                                                                \
-        for (int id_ = (first); id_ <= (last); id_++) {                                                 \
-            ck_assert_msg(atomic_load(&track_runs[id_]) == 1, "task %d ran %d times, want exactly once", \
-                          id_, atomic_load(&track_runs[id_]));                                          \
-            ck_assert_msg(atomic_load(&track_drops[id_]) == 1,                                          \
-                          "payload %d dropped %d times, want exactly once", id_,                        \
-                          atomic_load(&track_drops[id_]));                                              \
-        }                                                                                               \
+#define ASSERT_RAN_ONCE(first, last)                                                                                  \
+    do {                                                                                                              \
+        for (int id_ = (first); id_ <= (last); id_++) {                                                               \
+            ck_assert_msg(atomic_load(&track_runs[id_]) == 1, "task %d ran %d times, want exactly once", id_,         \
+                          atomic_load(&track_runs[id_]));                                                             \
+            ck_assert_msg(atomic_load(&track_drops[id_]) == 1, "payload %d dropped %d times, want exactly once", id_, \
+                          atomic_load(&track_drops[id_]));                                                            \
+        }                                                                                                             \
     } while (0)
 
 /* Runs wp_pool_shutdown(p, mode) on a helper thread, so a test can watch it with a deadline. */

@@ -185,7 +185,7 @@ enum { PRODUCERS = 3, CONSUMERS = 3 };
 typedef struct mpmc {
     wp_chan ch;
     int per_producer;
-    atomic_int *seen;       /* PRODUCERS * per_producer counters */
+    atomic_int *seen; /* PRODUCERS * per_producer counters */
     atomic_int order_errors;
 } mpmc;
 

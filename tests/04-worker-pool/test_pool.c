@@ -17,10 +17,7 @@ static wp_pool *make(size_t n, size_t cap)
     return p;
 }
 
-static void submit_ok(wp_pool *p, payload *pl)
-{
-    ck_assert_int_eq(wp_submit(p, &tracked_task, pl, NULL), WP_OK);
-}
+static void submit_ok(wp_pool *p, payload *pl) { ck_assert_int_eq(wp_submit(p, &tracked_task, pl, NULL), WP_OK); }
 
 FT_TEST(2, pool_new_rejects_zero_workers_and_zero_capacity, 2,
         "n = 0 is an error, not a pool whose every submit waits forever: return WP_ERR_INVAL and leave *out "

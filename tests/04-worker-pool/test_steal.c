@@ -200,8 +200,7 @@ FT_TEST(5, a_task_spawned_by_a_busy_worker_runs_on_an_idle_one, 4,
         ck_assert_int_eq(wp_submit(p, &waiting_parent_task, &w, &h), WP_OK);
         int64_t r;
         ck_assert_int_eq(wp_join(h, &r), WP_OK);
-        ck_assert_msg(atomic_load(&w.parent_saw_child), "round %d: the child never ran while its parent waited",
-                      round);
+        ck_assert_msg(atomic_load(&w.parent_saw_child), "round %d: the child never ran while its parent waited", round);
     }
     wp_pool_shutdown(p, WP_DRAIN);
 }

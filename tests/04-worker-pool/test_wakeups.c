@@ -52,8 +52,7 @@ FT_TEST(1, back_to_back_sends_wake_every_waiting_receiver, 4,
         chan_send_ok(&ch, 2);
         for (int i = 0; i < 2; i++) {
             ck_assert_msg(wait_count(&r[i].done, 1, LONG_MS),
-                          "round %u: receiver %d still asleep %u ms after two sends (lost wakeup)", round, i,
-                          LONG_MS);
+                          "round %u: receiver %d still asleep %u ms after two sends (lost wakeup)", round, i, LONG_MS);
             pthread_join(r[i].thread, NULL);
             ck_assert_int_eq(r[i].status, WP_OK);
         }
@@ -148,4 +147,3 @@ FT_TEST(1, len_is_read_under_the_lock, 2,
     ck_assert_int_eq(chan_recv_ok(&ch), 1);
     wp_chan_destroy(&ch);
 }
-

@@ -127,7 +127,7 @@ void k05_boot(const char *scenario, k05_run *r)
             err_open = drain(err[0], r->err, sizeof r->err, &err_len);
     }
     if (r->timed_out)
-        kill(pid, SIGKILL);  /* never leave QEMU running */
+        kill(pid, SIGKILL); /* never leave QEMU running */
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
@@ -138,8 +138,8 @@ void k05_boot(const char *scenario, k05_run *r)
         r->status = WEXITSTATUS(status);
     }
     if (strstr(r->err, "K05-EXEC-FAILED"))
-        snprintf(r->problem, sizeof r->problem,
-                 "cannot run %.200s (%.300s): install the Debian package qemu-system-arm", qemu, r->err);
+        snprintf(r->problem, sizeof r->problem, "cannot run %.200s (%.300s): install the Debian package qemu-system-arm",
+                 qemu, r->err);
 }
 
 /* ---- grading ------------------------------------------------------------------------------------------------ */
@@ -197,8 +197,8 @@ void k05_expect(const k05_run *r, const char *const *good, const char *const *ba
         say(&rep, "    GOOD    exit status %d\n", status);
     }
     size_t tail = r->len > 1200 ? r->len - 1200 : 0;
-    ck_assert_msg(!rep.failed, "%s    --- UART transcript%s ---\n%s%s%s", rep.text, tail ? " (end)" : "",
-                  r->out + tail, r->err[0] ? "    --- QEMU stderr ---\n" : "", r->err);
+    ck_assert_msg(!rep.failed, "%s    --- UART transcript%s ---\n%s%s%s", rep.text, tail ? " (end)" : "", r->out + tail,
+                  r->err[0] ? "    --- QEMU stderr ---\n" : "", r->err);
 }
 
 void k05_scenario(const char *scenario, const char *const *good, const char *const *bad, int status)

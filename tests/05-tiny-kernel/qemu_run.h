@@ -18,13 +18,13 @@
 
 /** What one boot produced. */
 typedef struct k05_run {
-    char out[16384];     /* UART transcript (QEMU's stdout), NUL-terminated, truncated if longer */
+    char out[16384]; /* UART transcript (QEMU's stdout), NUL-terminated, truncated if longer */
     size_t len;
-    char err[2048];      /* QEMU's stderr */
-    int status;          /* exit status when `exited` */
-    bool exited;         /* QEMU exited by itself (semihosting exit) */
-    bool timed_out;      /* killed after K05_TIMEOUT_S */
-    char problem[2048];  /* non-empty when the image could not be booted at all: why, and what to install */
+    char err[2048];     /* QEMU's stderr */
+    int status;         /* exit status when `exited` */
+    bool exited;        /* QEMU exited by itself (semihosting exit) */
+    bool timed_out;     /* killed after K05_TIMEOUT_S */
+    char problem[2048]; /* non-empty when the image could not be booted at all: why, and what to install */
 } k05_run;
 
 /* Boots image <K05_IMAGES>/<scenario>.elf. Never fails the test itself; read r->problem. */

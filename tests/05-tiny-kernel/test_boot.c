@@ -55,8 +55,12 @@ FT_TEST(2, systick_interleaves_two_processes_that_never_yield, 3,
         "(RVR = K_TICK_COUNTS - 1, CSR = 7), have its handler return to the kernel when it interrupted a process, "
         "and let k_sched_should_switch rotate equal priorities after K_SLICE_TICKS.")
 {
-    const char *good[] = {"A: step 0.*B: step 0.*A: step 1.*B: step 1.*A: step 3", "A: done", "B: done",
-                          "process 'A' exited with code 0", "process 'B' exited with code 0", NULL};
+    const char *good[] = {"A: step 0.*B: step 0.*A: step 1.*B: step 1.*A: step 3",
+                          "A: done",
+                          "B: done",
+                          "process 'A' exited with code 0",
+                          "process 'B' exited with code 0",
+                          NULL};
     const char *bad[] = {"A: step 3.*B: step 0", NULL};
     k05_scenario("interleave", good, bad, 0);
 }

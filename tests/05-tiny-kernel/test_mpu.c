@@ -12,7 +12,9 @@
 FT_PART(4, "isolation: MPU regions and fault policy");
 
 #define RW_ATTRS (K_MPU_RASR_XN | (3u << 24) | (1u << 19) | (1u << 18))
+/* clang-format off */
 #define SIZE_FIELD(log2) (((uint32_t)(log2) - 1) << 1)
+/* clang-format on */
 #define SRD(bits) ((uint32_t)(bits) << 8)
 
 FT_TEST(4, encode_writes_base_region_size_and_permissions, 2,
@@ -95,8 +97,7 @@ FT_TEST(4, allows_matches_exactly_the_covered_range, 2,
 {
     static const struct {
         uint32_t start, len;
-    } cases[] = {{0x20010000u, 3072}, {0x20010400u, 2048}, {0x20010000u, 96}, {0x20011000u, 4096},
-                 {0x20010040u, 64}};
+    } cases[] = {{0x20010000u, 3072}, {0x20010400u, 2048}, {0x20010000u, 96}, {0x20011000u, 4096}, {0x20010040u, 64}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         k_mpu_region r;
         uint32_t s = cases[i].start, n = cases[i].len;
@@ -118,8 +119,12 @@ FT_TEST(4, qemu_a_wild_write_stops_only_the_writer, 3,
         "or the fault escalates to HardFault). A fault taken on PSP stops that process and is reported with "
         "MMFAR; the others finish.")
 {
-    const char *good[] = {"process 'wild' faulted: data access violation at 0x20011400", "A: done", "B: done",
-                          "process 'A' exited with code 0", "process 'B' exited with code 0", NULL};
+    const char *good[] = {"process 'wild' faulted: data access violation at 0x20011400",
+                          "A: done",
+                          "B: done",
+                          "process 'A' exited with code 0",
+                          "process 'B' exited with code 0",
+                          NULL};
     const char *bad[] = {"wild: still alive", "kernel panic", "fault in the kernel", "escalated to HardFault", NULL};
     k05_scenario("crash", good, bad, K_EXIT_FAULTED);
 }

@@ -139,8 +139,8 @@ FT_TEST(5, qemu_a_woken_higher_priority_process_preempts_at_once, 3,
         "though low has no equal to share a slice with; and background (priority 0) runs only when both are "
         "done.")
 {
-    const char *good[] = {"high: sleeping.*low: step 0.*high: running.*low: step 1",
-                          "low: done.*background: ran", "process 'high' exited with code 0", NULL};
+    const char *good[] = {"high: sleeping.*low: step 0.*high: running.*low: step 1", "low: done.*background: ran",
+                          "process 'high' exited with code 0", NULL};
     const char *bad[] = {"low: step 1.*high: running", "background: ran.*low: done", NULL};
     k05_scenario("prio", good, bad, 0);
 }

@@ -19,8 +19,14 @@ FT_PART(3, "system calls: validation and dispatch");
 /* A process with 1 KiB of RAM at RAM and 64 KiB of code at CODE. */
 static k_proc proc(void)
 {
-    return (k_proc){.name = "t", .pid = 1, .prio = 1, .state = K_RUNNING, .mem_start = RAM, .mem_size = 1024,
-                    .code_start = CODE, .code_size = 0x10000};
+    return (k_proc){.name = "t",
+                    .pid = 1,
+                    .prio = 1,
+                    .state = K_RUNNING,
+                    .mem_start = RAM,
+                    .mem_size = 1024,
+                    .code_start = CODE,
+                    .code_size = 0x10000};
 }
 
 /* The fake console: remembers what it was asked to write. */
@@ -37,8 +43,8 @@ static uint32_t fake_write(void *ctx, uint32_t addr, uint32_t len)
     return len;
 }
 
-static k_action call(k_proc *p, struct console *c, unsigned cls, uint32_t r0, uint32_t r1, uint32_t r2,
-                     uint32_t r3, k_frame *f)
+static k_action call(k_proc *p, struct console *c, unsigned cls, uint32_t r0, uint32_t r1, uint32_t r2, uint32_t r3,
+                     k_frame *f)
 {
     k_env env = {.now = 1000, .console_write = fake_write, .ctx = c};
     *f = (k_frame){.r0 = r0, .r1 = r1, .r2 = r2, .r3 = r3, .lr = 0x10101, .pc = 0x10200, .xpsr = 1u << 24};
@@ -291,16 +297,26 @@ FT_TEST(3, qemu_bad_allow_pointers_return_errors_and_the_process_goes_on, 3,
         "its end, a device, null with a length, code for a writable buffer are INVAL (-6); a write longer than "
         "the allowed buffer is SIZE (-7); a refused allow keeps the old buffer.")
 {
-    const char *good[] = {"allow kernel RAM: -6",        "allow wrapping range: -6",
-                          "allow past my end: -6",       "allow next process: -6",
-                          "allow device: -6",            "allow null with length: -6",
-                          "allow rw into code: -6",      "allow rw my stack: 0",
-                          "allow bad driver: -11",       "ok\nwrite with nothing allowed: -5",
-                          "allow my buffer: 0",          "write longer than allowed: -7",
-                          "refused allow kept the old one: -6", "write what was allowed: 3",
-                          "subscribe kernel code: -6",   "subscribe my RAM: -6",
-                          "command no such driver: -11", "memop unknown: -10",
-                          "prober: survived every bad call", NULL};
+    const char *good[] = {"allow kernel RAM: -6",
+                          "allow wrapping range: -6",
+                          "allow past my end: -6",
+                          "allow next process: -6",
+                          "allow device: -6",
+                          "allow null with length: -6",
+                          "allow rw into code: -6",
+                          "allow rw my stack: 0",
+                          "allow bad driver: -11",
+                          "ok\nwrite with nothing allowed: -5",
+                          "allow my buffer: 0",
+                          "write longer than allowed: -7",
+                          "refused allow kept the old one: -6",
+                          "write what was allowed: 3",
+                          "subscribe kernel code: -6",
+                          "subscribe my RAM: -6",
+                          "command no such driver: -11",
+                          "memop unknown: -10",
+                          "prober: survived every bad call",
+                          NULL};
     const char *bad[] = {"kernel panic", "faulted", NULL};
     k05_scenario("allow", good, bad, 0);
 }

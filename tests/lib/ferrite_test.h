@@ -23,13 +23,13 @@
 
 /** One registered test: what Check needs, plus what the grade needs. */
 typedef struct ft_test {
-    int part;             /**< part number, declared with FT_PART */
-    const char *name;     /**< C identifier, unique within the chapter */
-    int points;           /**< points awarded when the test passes */
-    const char *hint;     /**< the concept a failing student should look at */
-    int signal;           /**< 0, or the signal the test must die with */
-    const TTest *ttest;   /**< Check's descriptor of the test function */
-    const char *file;     /**< source file, for messages */
+    int part;           /**< part number, declared with FT_PART */
+    const char *name;   /**< C identifier, unique within the chapter */
+    int points;         /**< points awarded when the test passes */
+    const char *hint;   /**< the concept a failing student should look at */
+    int signal;         /**< 0, or the signal the test must die with */
+    const TTest *ttest; /**< Check's descriptor of the test function */
+    const char *file;   /**< source file, for messages */
 } ft_test;
 
 /** A part of a chapter: a numbered group of tests with a title. */
@@ -45,33 +45,28 @@ void ft_register_part(const ft_part *p);
 #define FT_CAT(a, b) FT_CAT_(a, b)
 
 /** Declare part @p num_ of this chapter with a short title. */
-#define FT_PART(num_, title_)                                                            \
-    static const ft_part FT_CAT(ft_part_, num_) = {(num_), (title_)};                     \
-    __attribute__((constructor)) static void FT_CAT(ft_part_register_, num_)(void)       \
-    {                                                                                    \
-        ft_register_part(&FT_CAT(ft_part_, num_));                                       \
-    }                                                                                    \
+#define FT_PART(num_, title_)                                                      \
+    static const ft_part FT_CAT(ft_part_, num_) = {(num_), (title_)};              \
+    __attribute__((constructor)) static void FT_CAT(ft_part_register_, num_)(void) \
+    {                                                                              \
+        ft_register_part(&FT_CAT(ft_part_, num_));                                 \
+    }                                                                              \
     struct ft_part_semicolon_##num_
 
 /* What START_TEST expands to since Check 0.13 (the function and its TTest: name, function, file, line), plus the
  * ft_test record with points and hint; the shared main passes the TTest to tcase_add_test_raise_signal. */
-#define FT_TEST_WITH_SIGNAL_(part_, name_, points_, signal_, hint_)                      \
-    static void name_##_fn(int _i CK_ATTRIBUTE_UNUSED);                                  \
-    static const TTest name_##_ttest = {#name_, name_##_fn, __FILE__, __LINE__};         \
-    static const ft_test name_##_ft = {(part_),  #name_,          (points_), (hint_),     \
-                                       (signal_), &name_##_ttest, __FILE__};             \
-    __attribute__((constructor)) static void name_##_register(void)                      \
-    {                                                                                    \
-        ft_register_test(&name_##_ft);                                                   \
-    }                                                                                    \
+#define FT_TEST_WITH_SIGNAL_(part_, name_, points_, signal_, hint_)                                               \
+    static void name_##_fn(int _i CK_ATTRIBUTE_UNUSED);                                                           \
+    static const TTest name_##_ttest = {#name_, name_##_fn, __FILE__, __LINE__};                                  \
+    static const ft_test name_##_ft = {(part_), #name_, (points_), (hint_), (signal_), &name_##_ttest, __FILE__}; \
+    __attribute__((constructor)) static void name_##_register(void) { ft_register_test(&name_##_ft); }            \
     static void name_##_fn(int _i CK_ATTRIBUTE_UNUSED)
 
 /** A test in part @p part_ worth @p points_, with a hint shown when it fails. Follow with the body in braces. */
 #define FT_TEST(part_, name_, points_, hint_) FT_TEST_WITH_SIGNAL_(part_, name_, points_, 0, hint_)
 
 /** A test that passes only if its body dies with @p signal_ (e.g. SIGABRT from a detected misuse). */
-#define FT_TEST_SIGNAL(part_, name_, points_, signal_, hint_)                            \
-    FT_TEST_WITH_SIGNAL_(part_, name_, points_, signal_, hint_)
+#define FT_TEST_SIGNAL(part_, name_, points_, signal_, hint_) FT_TEST_WITH_SIGNAL_(part_, name_, points_, signal_, hint_)
 
 /** Prefix of a Check failure message that the shared main reads as "skipped", not "failed". */
 #define FT_SKIP_MARK "ferrite-skip: "

@@ -63,8 +63,8 @@ void ft_register_part(const ft_part *p)
 
 struct options {
     bool list;
-    bool quiet;         /* tables only, no per-failure details */
-    const char *only;    /* comma-separated test names, or NULL for all */
+    bool quiet;       /* tables only, no per-failure details */
+    const char *only; /* comma-separated test names, or NULL for all */
     const char *xml, *tap, *results;
 };
 
@@ -131,10 +131,7 @@ static int compare_parts(const void *a, const void *b)
 
 static bool use_color;
 
-static const char *paint(const char *code)
-{
-    return use_color ? code : "";
-}
+static const char *paint(const char *code) { return use_color ? code : ""; }
 #define RED paint("\033[31m")
 #define GREEN paint("\033[32m")
 #define BOLD paint("\033[1m")
@@ -151,10 +148,7 @@ struct outcome {
 
 static const char *status_word(const struct outcome *o)
 {
-    return o->status == RAN_PASS   ? "pass"
-           : o->status == RAN_FAIL ? "fail"
-           : o->status == RAN_SKIP ? "skip"
-                                   : "not-run";
+    return o->status == RAN_PASS ? "pass" : o->status == RAN_FAIL ? "fail" : o->status == RAN_SKIP ? "skip" : "not-run";
 }
 
 /* Writes @p s with tabs and newlines flattened, so that a TSV row stays one row. */
@@ -227,8 +221,8 @@ static void print_table(const struct outcome *out, const bool *selected)
         }
         if (total == 0)
             continue;
-        printf("  %spart %-2d %-*s%s %3d/%-3d tests %4d/%-4d points", pass == total ? GREEN : RED,
-               parts[p]->number, width, parts[p]->title, RESET, pass, total, pts, max);
+        printf("  %spart %-2d %-*s%s %3d/%-3d tests %4d/%-4d points", pass == total ? GREEN : RED, parts[p]->number, width,
+               parts[p]->title, RESET, pass, total, pts, max);
         if (skipped)
             printf("  (%d skipped)", skipped);
         putchar('\n');
@@ -310,8 +304,7 @@ static bool sort_and_check_parts(void)
     qsort(parts, n_parts, sizeof parts[0], compare_parts);
     for (size_t i = 0; i < n_tests; i++) {
         if (!find_part(tests[i]->part)) {
-            fprintf(stderr, "ferrite: test %s names part %d, which no FT_PART declares\n", tests[i]->name,
-                    tests[i]->part);
+            fprintf(stderr, "ferrite: test %s names part %d, which no FT_PART declares\n", tests[i]->name, tests[i]->part);
             return false;
         }
     }
@@ -356,8 +349,8 @@ static int report_skips(const struct outcome *out, const bool *selected, const c
     for (size_t i = 0; i < n_tests; i++)
         skipped += selected[i] && out[i].status == RAN_SKIP;
     if (skipped) {
-        printf("%d test%s skipped (Check counts %s among its failures; %s no points)\n", skipped,
-               skipped == 1 ? "" : "s", skipped == 1 ? "it" : "them", skipped == 1 ? "it scores" : "they score");
+        printf("%d test%s skipped (Check counts %s among its failures; %s no points)\n", skipped, skipped == 1 ? "" : "s",
+               skipped == 1 ? "it" : "them", skipped == 1 ? "it scores" : "they score");
         if (tap)
             ft_tap_mark_skips(tap);
     }

@@ -63,19 +63,20 @@ static void nonblocking_pipe(int p[2])
 /* Inputs the compiler cannot see through, so the values below must live in registers. */
 static volatile uintptr_t seeds[14] = {11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24};
 
-#define LOAD14(v)                                                                                            \
-    uintptr_t v##0 = seeds[0], v##1 = seeds[1], v##2 = seeds[2], v##3 = seeds[3], v##4 = seeds[4],             \
-              v##5 = seeds[5], v##6 = seeds[6], v##7 = seeds[7], v##8 = seeds[8], v##9 = seeds[9],             \
-              v##10 = seeds[10], v##11 = seeds[11], v##12 = seeds[12], v##13 = seeds[13]
+#define LOAD14(v)                                                                                                       \
+    uintptr_t v##0 = seeds[0], v##1 = seeds[1], v##2 = seeds[2], v##3 = seeds[3], v##4 = seeds[4], v##5 = seeds[5],     \
+              v##6 = seeds[6], v##7 = seeds[7], v##8 = seeds[8], v##9 = seeds[9], v##10 = seeds[10], v##11 = seeds[11], \
+              v##12 = seeds[12], v##13 = seeds[13]
 #define LIST14(v) v##0, v##1, v##2, v##3, v##4, v##5, v##6, v##7, v##8, v##9, v##10, v##11, v##12, v##13
 
 static bool same_as_seeds(const char *when, const uintptr_t *got)
 {
     for (int i = 0; i < 14; i++)
         if (got[i] != seeds[i])
-            return fail("a value held in a register across %s changed from %lu to %#lx: the asm overwrites a "
-                        "register it does not declare (x86_64: rcx and r11)",
-                        when, (unsigned long)seeds[i], (unsigned long)got[i]);
+            return fail(
+                "a value held in a register across %s changed from %lu to %#lx: the asm overwrites a "
+                "register it does not declare (x86_64: rcx and r11)",
+                when, (unsigned long)seeds[i], (unsigned long)got[i]);
     return true;
 }
 
@@ -95,8 +96,7 @@ CHECK_ATTR static bool check_regs_call6(void)
 {
     LOAD14(v);
     /* mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0): all six registers in use. */
-    uintptr_t raw = sys_call6(SYS_NR_mmap, 0, 4096, SYS_PROT_READ, SYS_MAP_PRIVATE | SYS_MAP_ANONYMOUS,
-                              (uintptr_t)-1, 0);
+    uintptr_t raw = sys_call6(SYS_NR_mmap, 0, 4096, SYS_PROT_READ, SYS_MAP_PRIVATE | SYS_MAP_ANONYMOUS, (uintptr_t)-1, 0);
     uintptr_t got[14] = {LIST14(v)};
     if (raw > (uintptr_t)-4096)
         return fail("sys_call6(SYS_NR_mmap, anonymous page) failed with raw %ld", (long)raw);
@@ -104,10 +104,7 @@ CHECK_ATTR static bool check_regs_call6(void)
     return same_as_seeds("sys_call6", got);
 }
 
-static bool check_regs(void)
-{
-    return check_regs_call0() && check_regs_call6();
-}
+static bool check_regs(void) { return check_regs_call0() && check_regs_call6(); }
 
 /* The kernel writes buf; without "memory" the compiler may answer buf[0] from what it stored before the call. */
 CHECK_ATTR static bool check_mem_in(int rfd, int wfd)
@@ -118,8 +115,10 @@ CHECK_ATTR static bool check_mem_in(int rfd, int wfd)
     if (w != 1 || r != 1)
         return fail("write then read through a pipe returned %ld and %ld, expected 1 and 1", (long)w, (long)r);
     if (buf[0] != 'A')
-        return fail("the kernel wrote 'A' into the buffer but the code after the call read '%c': without a "
-                    "\"memory\" clobber the compiler reuses what it knew before the call", buf[0]);
+        return fail(
+            "the kernel wrote 'A' into the buffer but the code after the call read '%c': without a "
+            "\"memory\" clobber the compiler reuses what it knew before the call",
+            buf[0]);
     return true;
 }
 
@@ -135,9 +134,10 @@ CHECK_ATTR static bool check_mem_out(int rfd, int wfd)
     if (w != 1 || r != 1)
         return fail("write then read through a pipe returned %ld and %ld, expected 1 and 1", (long)w, (long)r);
     if (got != 'Z')
-        return fail("the byte stored just before the write call was 'Z' but the kernel sent 0x%02x: without a "
-                    "\"memory\" clobber the compiler may move or drop stores around the call",
-                    (unsigned char)got);
+        return fail(
+            "the byte stored just before the write call was 'Z' but the kernel sent 0x%02x: without a "
+            "\"memory\" clobber the compiler may move or drop stores around the call",
+            (unsigned char)got);
     return true;
 }
 
@@ -150,8 +150,10 @@ CHECK_ATTR static bool check_volatile(int rfd, int wfd)
     char got = 0;
     uintptr_t r = sys_call3(SYS_NR_read, (uintptr_t)rfd, (uintptr_t)&got, 1);
     if (r != 1 || got != 'V')
-        return fail("a write whose result was never used did not happen (the read after it returned %ld): "
-                    "without `volatile` the compiler may delete an asm whose outputs are unused", (long)r);
+        return fail(
+            "a write whose result was never used did not happen (the read after it returned %ld): "
+            "without `volatile` the compiler may delete an asm whose outputs are unused",
+            (long)r);
     return true;
 }
 
@@ -216,8 +218,8 @@ static bool check_raw(void)
     char at[4] = "";
     r = sys_call4(SYS_pread64, (uintptr_t)fd, (uintptr_t)at, 3, 10);
     if (r != 3 || memcmp(at, "abc", 3) != 0)
-        return fail("call4(pread64, offset 10) = %ld \"%.3s\", expected 3 \"abc\": the 4th argument goes in %s",
-                    (long)r, at, SYS_ARCH_NAME[0] == 'x' ? "r10" : "x3");
+        return fail("call4(pread64, offset 10) = %ld \"%.3s\", expected 3 \"abc\": the 4th argument goes in %s", (long)r,
+                    at, SYS_ARCH_NAME[0] == 'x' ? "r10" : "x3");
     close(fd);
     struct statx sx;
     memset(&sx, 0, sizeof sx);
@@ -235,15 +237,16 @@ static bool check_six(void)
     uintptr_t raw = sys_call6(SYS_mmap, 0, 4096, PROT_READ, MAP_PRIVATE, (uintptr_t)fd, 2 * 4096);
     close(fd);
     if (raw > (uintptr_t)-4096)
-        return fail("call6(mmap, file page 2) failed with %ld: flags, fd and offset are the 4th-6th arguments",
-                    (long)raw);
+        return fail("call6(mmap, file page 2) failed with %ld: flags, fd and offset are the 4th-6th arguments", (long)raw);
     const char *page = (const char *)raw;
     bool ok = page[0] == 'c' && page[4095] == 'c';
     char first = page[0];
     munmap((void *)raw, 4096);
     if (!ok)
-        return fail("call6(mmap) mapped a page starting with '%c', expected page 2 of the file ('c'): the "
-                    "offset (6th argument) did not arrive", first);
+        return fail(
+            "call6(mmap) mapped a page starting with '%c', expected page 2 of the file ('c'): the "
+            "offset (6th argument) did not arrive",
+            first);
     return true;
 }
 
@@ -255,8 +258,13 @@ static bool check_demux(void)
         uintptr_t raw, value;
         int err;
     } cases[] = {
-        {0, 0, 0}, {(uintptr_t)-1, 0, 1}, {(uintptr_t)-4095, 0, 4095}, {(uintptr_t)-4096, (uintptr_t)-4096, 0},
-        {0x1FFFFFFFFu, 0x1FFFFFFFFu, 0}, {0xFFFFFFFFu, 0xFFFFFFFFu, 0}, {0x7FFFFFFFF001u, 0x7FFFFFFFF001u, 0},
+        {0, 0, 0},
+        {(uintptr_t)-1, 0, 1},
+        {(uintptr_t)-4095, 0, 4095},
+        {(uintptr_t)-4096, (uintptr_t)-4096, 0},
+        {0x1FFFFFFFFu, 0x1FFFFFFFFu, 0},
+        {0xFFFFFFFFu, 0xFFFFFFFFu, 0},
+        {0x7FFFFFFFF001u, 0x7FFFFFFFF001u, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sys_result r = sys_demux(cases[i].raw);
@@ -309,8 +317,8 @@ static bool check_wrappers(void)
 static bool expect_err(const char *what, sys_result r, int want_err, int libc_ret, int libc_errno)
 {
     if (r.err != want_err || r.value != 0)
-        return fail("%s = {%lu, %d}, expected {0, %d} as libc reports (%d, errno %d)", what, (unsigned long)r.value,
-                    r.err, want_err, libc_ret, libc_errno);
+        return fail("%s = {%lu, %d}, expected {0, %d} as libc reports (%d, errno %d)", what, (unsigned long)r.value, r.err,
+                    want_err, libc_ret, libc_errno);
     if (libc_ret != -1 || libc_errno != want_err)
         return fail("%s: libc itself gave %d, errno %d; expected errno %d", what, libc_ret, libc_errno, want_err);
     return true;

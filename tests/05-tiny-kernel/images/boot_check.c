@@ -13,6 +13,5 @@ void k_boot_check(void)
     if (k_boot_probe[0] == 0x05C0FFEEu && k_boot_probe[1] == 0x0BADCAFEu)
         k_printf("boot: .data copied\n");
     else
-        k_printf("boot: .data NOT copied (0x%08x 0x%08x)\n", (unsigned)k_boot_probe[0],
-                 (unsigned)k_boot_probe[1]);
+        k_printf("boot: .data NOT copied (0x%08x 0x%08x)\n", (unsigned)k_boot_probe[0], (unsigned)k_boot_probe[1]);
 }

@@ -23,8 +23,8 @@ static void prober_main(uint32_t arg)
     int32_t none = u_command(K_DRV_CONSOLE, K_CONSOLE_WRITE, 3, 0);
     int32_t mine_ok = u_allow_ro(K_DRV_CONSOLE, 0, (uint32_t)(uintptr_t)mine, 3);
     int32_t too_long = u_command(K_DRV_CONSOLE, K_CONSOLE_WRITE, 4, 0);
-    int32_t refused = u_allow_ro(K_DRV_CONSOLE, 0, 0x20000000u, 3);  /* must leave `mine` allowed */
-    int32_t written = u_command(K_DRV_CONSOLE, K_CONSOLE_WRITE, 3, 0);  /* prints "ok" */
+    int32_t refused = u_allow_ro(K_DRV_CONSOLE, 0, 0x20000000u, 3);    /* must leave `mine` allowed */
+    int32_t written = u_command(K_DRV_CONSOLE, K_CONSOLE_WRITE, 3, 0); /* prints "ok" */
     u_print("write with nothing allowed: ", none);
     u_print("allow my buffer: ", mine_ok);
     u_print("write longer than allowed: ", too_long);

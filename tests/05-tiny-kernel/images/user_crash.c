@@ -36,20 +36,21 @@ static void sp_main(uint32_t arg)
      * faults (unprivileged code cannot touch the SCB), but psp has moved to 0xE000ED2C: a kernel that then
      * stores r4-r11 below it, privileged, writes r4 = 0x05FA0004 into AIRCR (0xE000ED0C, a reset request) and
      * zeros into SCR, CCR, SHPR1-3, SHCSR and CFSR: the board resets or locks up. */
-    __asm__ volatile("ldr   r4, =0x05FA0004 \n"
-                     "movs  r5, #0          \n"
-                     "movs  r6, #0          \n"
-                     "movs  r7, #0          \n"
-                     "mov   r8, r5          \n"
-                     "mov   r9, r5          \n"
-                     "mov   r10, r5         \n"
-                     "mov   r11, r5         \n"
-                     "ldr   r0, =0xE000ED4C \n"
-                     "mov   sp, r0          \n"
-                     "svc   #0              \n"
-                     :
-                     :
-                     : "r0", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "memory");
+    __asm__ volatile(
+        "ldr   r4, =0x05FA0004 \n"
+        "movs  r5, #0          \n"
+        "movs  r6, #0          \n"
+        "movs  r7, #0          \n"
+        "mov   r8, r5          \n"
+        "mov   r9, r5          \n"
+        "mov   r10, r5         \n"
+        "mov   r11, r5         \n"
+        "ldr   r0, =0xE000ED4C \n"
+        "mov   sp, r0          \n"
+        "svc   #0              \n"
+        :
+        :
+        : "r0", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "memory");
     u_puts("sp: still alive");
     u_exit(4);
 }

@@ -9,7 +9,7 @@ static void counter_main(uint32_t arg)
     const char *label = arg == 0 ? "A: step " : "B: step ";
     for (int32_t i = 0; i < 4; i++) {
         u_print(label, i);
-        u_spin(60000);  /* ~3 slices of 200k instructions */
+        u_spin(60000); /* ~3 slices of 200k instructions */
     }
     u_puts(arg == 0 ? "A: done" : "B: done");
     u_exit(0);

@@ -11,7 +11,7 @@ static void low_main(uint32_t arg)
     (void)arg;
     for (int32_t i = 0; i < 4; i++) {
         u_print("low: step ", i);
-        u_spin(100000);  /* about five ticks */
+        u_spin(100000); /* about five ticks */
     }
     u_puts("low: done");
     u_exit(0);

@@ -12,21 +12,22 @@ static void regs_main(uint32_t seed)
     register uint32_t s __asm__("r1") = seed;
     register uint32_t *dst __asm__("r2") = got;
     /* SAFETY: r4-r11 are declared clobbered, so the compiler keeps nothing of its own in them across this. */
-    __asm__ volatile("mov   r4, r1        \n"
-                     "adds  r5, r1, #1    \n"
-                     "adds  r6, r1, #2    \n"
-                     "adds  r7, r1, #3    \n"
-                     "add   r8, r1, #4    \n"
-                     "add   r9, r1, #5    \n"
-                     "add   r10, r1, #6   \n"
-                     "add   r11, r1, #7   \n"
-                     "ldr   r0, =1200000  \n"
-                     "1: subs r0, #1      \n"
-                     "bne   1b            \n"
-                     "stmia r2, {r4-r11}  \n"
-                     :
-                     : "r"(s), "r"(dst)
-                     : "r0", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "memory", "cc");
+    __asm__ volatile(
+        "mov   r4, r1        \n"
+        "adds  r5, r1, #1    \n"
+        "adds  r6, r1, #2    \n"
+        "adds  r7, r1, #3    \n"
+        "add   r8, r1, #4    \n"
+        "add   r9, r1, #5    \n"
+        "add   r10, r1, #6   \n"
+        "add   r11, r1, #7   \n"
+        "ldr   r0, =1200000  \n"
+        "1: subs r0, #1      \n"
+        "bne   1b            \n"
+        "stmia r2, {r4-r11}  \n"
+        :
+        : "r"(s), "r"(dst)
+        : "r0", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "memory", "cc");
     for (int32_t i = 0; i < 8; i++) {
         if (got[i] != seed + (uint32_t)i) {
             u_print(seed == 0x1000 ? "regs A: corrupted r" : "regs B: corrupted r", 4 + i);
