@@ -17,10 +17,7 @@
 #include <stdlib.h>
 #include <sys/prctl.h>
 
-static void child_is_dumpable(void)
-{
-    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-}
+static void child_is_dumpable(void) { prctl(PR_SET_DUMPABLE, 1, 0, 0, 0); }
 
 __attribute__((constructor)) static void ferrite_guard(void)
 {
