@@ -7,9 +7,15 @@ if [ -z "${NO_COLOR:-}" ] && [ -t 1 ]; then bold=$'\033[1m' red=$'\033[31m' gree
 else bold='' red='' green='' off=''; fi
 
 printf '\n%sSummary%s\n' "$bold" "$off"
-all_pass=0 all_tests=0 all_pts=0 all_max=0 broken=0
+all_pass=0 all_tests=0 all_pts=0 all_max=0 broken=0 unmatched=0
 for f in "$@"; do
     ch=$(basename "$(dirname "$f")")
+    # An empty results file: TEST= or PART= took no test of this chapter (the run said why, above).
+    if [ -f "$f" ] && [ ! -s "$f" ]; then
+        printf '  %-30s no test matches%s%s\n' "$ch" "${TEST:+ TEST=$TEST}" "${PART:+ PART=$PART}"
+        unmatched=$((unmatched + 1))
+        continue
+    fi
     if [ ! -s "$f" ]; then
         printf '  %s%-30s no results: the build failed or the tests stopped before reporting%s\n' "$red" "$ch" "$off"
         broken=1
@@ -26,4 +32,5 @@ for f in "$@"; do
     all_pass=$((all_pass + pass)) all_tests=$((all_tests + tests)) all_pts=$((all_pts + pts)) all_max=$((all_max + max))
 done
 printf '  %s%-30s %3d/%-3d tests %4d/%-4d points%s\n' "$bold" "all" "$all_pass" "$all_tests" "$all_pts" "$all_max" "$off"
-[ "$broken" -eq 0 ] && [ "$all_pass" -eq "$all_tests" ]
+# A selection that took no test anywhere is a failed run too: nothing was checked.
+[ "$broken" -eq 0 ] && [ "$all_pass" -eq "$all_tests" ] && [ "$all_tests" -gt 0 -o "$unmatched" -eq 0 ]

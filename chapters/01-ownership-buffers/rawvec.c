@@ -1,5 +1,5 @@
 /*
- * rawvec.c — chapter 01, parts 1 and 6: layouts and the raw buffer.   (exercise skeleton)
+ * rawvec.c — chapter 01, part 1: layouts and the raw buffer; part 6 tests its zero-sized case.   (exercise skeleton)
  *
  * Everything here is about memory, never about elements: an fv_raw does not know which slots are live, so it never
  * drops anything. That is Rust's split: `RawVec` grows and frees, `Vec` counts and drops.
@@ -43,7 +43,7 @@ fv_status fv_array_bytes(fv_layout elem, size_t n, size_t *bytes)
     return FV_ERR_TODO;
 }
 
-/* ---- part 6: the raw buffer ---------------------------------------------------------------------------------- */
+/* ---- part 1: the raw buffer (part 6 tests it with zero-sized elements: invariant I2) ------------------------- */
 
 size_t fv_min_non_zero_cap(size_t elem_size)
 {

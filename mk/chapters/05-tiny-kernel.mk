@@ -33,6 +33,7 @@ K_DEBIAN := gcc-arm-none-eabi libnewlib-arm-none-eabi
 
 TEST_DEPS += k05-images
 TEST_ENV += K05_IMAGES=$(abspath $(KB)) K05_QEMU=$(K_QEMU)
+BUILD_LOGS += $(KB)/build.log
 
 .PHONY: k05-images k05-elves
 k05-images:

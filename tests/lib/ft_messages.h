@@ -10,6 +10,11 @@
  * failed assertion. The string is static. */
 const char *ft_explain_exit(const char *message);
 
+/* @p message with each number that is a value of a status enum the message names followed by that value's name,
+ * e.g. "== -99 (FV_ERR_TODO)"; for the student's eyes only (the results file keeps Check's words). The string is
+ * static, or @p message itself. */
+const char *ft_name_statuses(const char *message);
+
 /* Rewrites Check's TAP log at @p path so that tests ended by FT_SKIP read "ok N - ... # SKIP reason". */
 void ft_tap_mark_skips(const char *path);
 

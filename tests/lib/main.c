@@ -15,11 +15,20 @@
  * results file, `ok N # SKIP reason` in the TAP log. It does not make the run fail; Check's own summary line still
  * counts it among the failures.
  *
- * FT_TEST (environment) selects tests like --test; several names may be separated by commas.
+ * FT_TEST (environment) selects tests like --test, several names separated by commas, except that a name which is no
+ * test's whole name selects every test whose name starts with it (`make check TEST=push_` takes all push_ tests).
+ * FT_PART (environment) or --part keeps the tests of the given parts ("2", "1-3,5"). FT_FIRST=1 or --first runs the
+ * tests one by one, parts in order, and stops after the first failure. A selection that takes no test says which
+ * name or part matched nothing and lists the names that come close; it writes an empty results file, exit status 2.
+ *
+ * FT_MARK_OUTPUT (environment), set by the grading harness only, makes the runner write "<its value> <test name>" on
+ * a line of its own to stderr before each test, so that the output of a run of many tests can be cut into each
+ * test's own (harness/excerpts.py).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "ferrite_test.h"
 #include "ft_messages.h"
+#include "ft_select.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -63,22 +72,32 @@ void ft_register_part(const ft_part *p)
 
 struct options {
     bool list;
-    bool quiet;       /* tables only, no per-failure details */
-    const char *only; /* comma-separated test names, or NULL for all */
+    bool quiet;        /* tables only, no per-failure details */
+    const char *only;  /* comma-separated test names, or NULL for all */
+    bool prefix;       /* `only` came from FT_TEST: an item that is no whole name is a prefix */
+    const char *parts; /* FT_PART or --part: part numbers or ranges, or NULL for all */
+    bool first;        /* stop after the first failing test */
     const char *xml, *tap, *results;
 };
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: test [--list] [--quiet] [--test NAME[,NAME...]] [--xml FILE] [--tap FILE] [--results FILE]\n");
+    fprintf(stderr,
+            "usage: test [--list] [--quiet] [--test NAME[,NAME...]] [--part N[,N...]] [--first] [--xml FILE] "
+            "[--tap FILE] [--results FILE]\n");
     exit(2);
 }
 
 static struct options parse_options(int argc, char **argv)
 {
-    struct options o = {.only = getenv("FT_TEST")};
+    struct options o = {.only = getenv("FT_TEST"), .parts = getenv("FT_PART")};
     if (o.only && !*o.only)
         o.only = NULL;
+    o.prefix = o.only != NULL;
+    if (o.parts && !*o.parts)
+        o.parts = NULL;
+    const char *first = getenv("FT_FIRST");
+    o.first = first && *first && strcmp(first, "0");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_value = i + 1 < argc;
@@ -87,7 +106,11 @@ static struct options parse_options(int argc, char **argv)
         else if (!strcmp(a, "--quiet"))
             o.quiet = true;
         else if (!strcmp(a, "--test") && has_value)
-            o.only = argv[++i];
+            o.only = argv[++i], o.prefix = false;
+        else if (!strcmp(a, "--part") && has_value)
+            o.parts = argv[++i];
+        else if (!strcmp(a, "--first"))
+            o.first = true;
         else if (!strcmp(a, "--xml") && has_value)
             o.xml = argv[++i];
         else if (!strcmp(a, "--tap") && has_value)
@@ -98,20 +121,6 @@ static struct options parse_options(int argc, char **argv)
             usage();
     }
     return o;
-}
-
-/* True if @p name is one of the comma-separated names in @p list. */
-static bool in_list(const char *list, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = list; *p;) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len == n && !strncmp(p, name, n))
-            return true;
-        p += len + (end != NULL);
-    }
-    return false;
 }
 
 static const ft_part *find_part(int number)
@@ -177,10 +186,18 @@ static void write_results(const char *path, const struct outcome *out, const boo
     fclose(f);
 }
 
-static void print_failures(const struct outcome *out, const bool *selected)
+static bool failed(const struct outcome *o) { return o->status == RAN_FAIL || o->status == NOT_RUN; }
+
+/* One part's failures under a heading, each with Check's message and the test's hint. */
+static void print_part_failures(const ft_part *part, const struct outcome *out, const bool *selected)
 {
+    int failing = 0;
+    for (size_t i = 0; i < n_tests; i++)
+        failing += selected[i] && tests[i]->part == part->number && failed(&out[i]);
+    if (failing)
+        printf("%s── part %d: %s · %d failing%s\n", BOLD, part->number, part->title, failing, RESET);
     for (size_t i = 0; i < n_tests; i++) {
-        if (!selected[i] || out[i].status == RAN_PASS)
+        if (!selected[i] || tests[i]->part != part->number || out[i].status == RAN_PASS)
             continue;
         const ft_test *t = tests[i];
         if (out[i].status == RAN_SKIP) {
@@ -193,9 +210,17 @@ static void print_failures(const struct outcome *out, const bool *selected)
             printf("    did not run (the test binary stopped before reaching it)\n");
         else
             printf("    %s:%d: %s%s\n", out[i].file ? out[i].file : t->file, out[i].line,
-                   out[i].message ? out[i].message : "(no message)", ft_explain_exit(out[i].message));
+                   out[i].message ? ft_name_statuses(out[i].message) : "(no message)", ft_explain_exit(out[i].message));
         printf("    %shint:%s %s\n", BOLD, RESET, t->hint);
     }
+}
+
+/* The failures part by part, lowest part first (parts are sorted), since a later part builds on the earlier ones:
+ * the first failure a student reads is the one to fix first. */
+static void print_failures(const struct outcome *out, const bool *selected)
+{
+    for (size_t p = 0; p < n_parts; p++)
+        print_part_failures(parts[p], out, selected);
 }
 
 static void print_table(const struct outcome *out, const bool *selected)
@@ -237,9 +262,26 @@ static void print_table(const struct outcome *out, const bool *selected)
 /* Check keeps the suite names it is given, so they live here until the runner is freed. */
 static char suite_titles[FT_MAX_PARTS][160];
 
+/* FT_MARK_OUTPUT: the mark, and the selected tests in the order the runner was given them, which is the order Check
+ * runs them in. An unchecked fixture runs in the runner, before Check forks the test, and after the previous test's
+ * process has been reaped: whatever is printed between two marks, by a test or by any process it started, is that
+ * test's. */
+static const char *output_mark;
+static const char *run_order[FT_MAX_TESTS];
+static size_t n_ordered, n_marked;
+
+static void mark_next_test(void)
+{
+    if (n_marked < n_ordered)
+        dprintf(STDERR_FILENO, "\n%s %s\n", output_mark, run_order[n_marked++]);
+}
+
 static SRunner *build_runner(const bool *selected)
 {
     const char *env_timeout = getenv("CK_DEFAULT_TIMEOUT");
+    output_mark = getenv("FT_MARK_OUTPUT");
+    if (output_mark && !*output_mark)
+        output_mark = NULL;
     SRunner *sr = NULL;
     for (size_t p = 0; p < n_parts; p++) {
         char *title = suite_titles[p];
@@ -249,6 +291,10 @@ static SRunner *build_runner(const bool *selected)
             if (!selected[i] || tests[i]->part != parts[p]->number)
                 continue;
             TCase *tc = tcase_create(tests[i]->name);
+            if (output_mark) {
+                run_order[n_ordered++] = tests[i]->name;
+                tcase_add_unchecked_fixture(tc, mark_next_test, NULL);
+            }
             if (!env_timeout)
                 tcase_set_timeout(tc, FT_DEFAULT_TIMEOUT); /* scaled by CK_TIMEOUT_MULTIPLIER */
             /* FT_TEST builds the TTest that START_TEST builds (Check 0.13 on), so the public macro takes it as is. */
@@ -318,13 +364,12 @@ static void list_tests(void)
         printf("%d\t%s\t%d\t%s\n", tests[i]->part, tests[i]->name, tests[i]->points, tests[i]->hint);
 }
 
-/* Marks in @p selected the tests that @p only names (all of them when it is NULL); returns how many. */
-static size_t select_tests(const char *only, bool *selected)
+/* Marks in @p selected the tests that the options' names and parts take (all of them when neither is given);
+ * returns how many. */
+static size_t select_tests(const struct options *o, bool *selected)
 {
-    size_t n_selected = 0;
-    for (size_t i = 0; i < n_tests; i++)
-        n_selected += selected[i] = !only || in_list(only, tests[i]->name);
-    return n_selected;
+    struct ft_selection sel = {o->only, o->prefix, o->parts};
+    return ft_select_tests(tests, n_tests, &sel, selected);
 }
 
 /* Builds the suites of the selected tests and runs them, each in its own forked process, with Check's XML and TAP
@@ -357,6 +402,30 @@ static int report_skips(const struct outcome *out, const bool *selected, const c
     return skipped;
 }
 
+/* One line on what to do next: the lowest part with a failure, and the make command that runs just that part; on
+ * a run where nothing passed yet, it says to start there. Parts build on each other, so that order is the one. */
+static void print_next_step(const struct outcome *out, const bool *selected, bool stopped_early)
+{
+    const ft_part *next = NULL;
+    int passed = 0, failing = 0;
+    for (size_t p = 0; p < n_parts && !next; p++)
+        for (size_t i = 0; i < n_tests; i++)
+            if (selected[i] && tests[i]->part == parts[p]->number && failed(&out[i]))
+                next = parts[p];
+    for (size_t i = 0; i < n_tests; i++) {
+        passed += selected[i] && out[i].status == RAN_PASS;
+        failing += selected[i] && next && tests[i]->part == next->number && failed(&out[i]);
+    }
+    if (!next) {
+        if (!stopped_early)
+            printf("%severy test run here passes%s\n", GREEN, RESET);
+        return;
+    }
+    printf("%s%s part %d (%s): %d test%s failing: make check CH=%.2s PART=%d, or make watch%s\n", BOLD,
+           passed ? "next:" : "start with", next->number, next->title, failing, failing == 1 ? "" : "s", FT_CHAPTER,
+           next->number, RESET);
+}
+
 /* What a student reads after the run, in this order: the failures with their hints (unless --quiet), the table
  * per part, Check's own summary line, then the note on skipped tests; and the results file for the harness.
  * Returns how many tests were skipped. */
@@ -365,7 +434,10 @@ static int report(SRunner *sr, const struct outcome *out, const bool *selected, 
     if (!o->quiet)
         print_failures(out, selected);
     print_table(out, selected);
-    srunner_print(sr, CK_MINIMAL); /* Check's own summary line */
+    if (sr)
+        srunner_print(sr, CK_MINIMAL); /* Check's own summary line; a --first run prints its own */
+    if (!o->quiet)
+        print_next_step(out, selected, !sr);
     if (o->results)
         write_results(o->results, out, selected);
     return report_skips(out, selected, o->tap);
@@ -377,6 +449,50 @@ static int exit_status(SRunner *sr, int skipped, size_t n_selected)
 {
     int failed = srunner_ntests_failed(sr) - skipped + (int)(n_selected - (size_t)srunner_ntests_run(sr));
     return failed == 0 ? 0 : 1;
+}
+
+/* --first: the selected tests one runner each, parts in order, until one fails; the tests after it are taken out
+ * of the selection, so the table and the results file show what ran. Check's XML and TAP logs are not written (a
+ * runner per test would leave only the last). Returns the exit status. */
+static int run_until_first_failure(bool *selected, const struct options *o)
+{
+    static struct outcome out[FT_MAX_TESTS], one_out[FT_MAX_TESTS];
+    static bool one[FT_MAX_TESTS];
+    int ran = 0, n_failed = 0, not_run = 0;
+    for (size_t i = 0; i < n_tests; i++)
+        out[i] = (struct outcome){.status = NOT_RUN};
+    for (size_t p = 0; p < n_parts; p++) {
+        for (size_t i = 0; i < n_tests; i++) {
+            if (!selected[i] || tests[i]->part != parts[p]->number)
+                continue;
+            if (n_failed) {
+                selected[i] = false;
+                not_run++;
+                continue;
+            }
+            memset(one, 0, sizeof one);
+            one[i] = true;
+            SRunner *sr = build_runner(one);
+            fflush(NULL); /* forked children must not inherit unflushed output */
+            srunner_run_all(sr, CK_SILENT);
+            collect(sr, one_out, one);
+            out[i] = one_out[i];
+            /* The runner owns the strings its results point to. */
+            out[i].message = out[i].message ? strdup(out[i].message) : NULL;
+            out[i].file = out[i].file ? strdup(out[i].file) : NULL;
+            srunner_free(sr);
+            ran++;
+            n_failed += failed(&out[i]);
+        }
+    }
+    struct options quiet_logs = *o;
+    quiet_logs.tap = NULL;
+    report(NULL, out, selected, &quiet_logs);
+    printf("%d test%s run, %d failed", ran, ran == 1 ? "" : "s", n_failed);
+    if (not_run)
+        printf("; stopped at the first failure (FIRST=1): %d more not run", not_run);
+    putchar('\n');
+    return n_failed ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -391,11 +507,23 @@ int main(int argc, char **argv)
     }
 
     static bool selected[FT_MAX_TESTS];
-    size_t n_selected = select_tests(o.only, selected);
+    size_t n_selected = select_tests(&o, selected);
     if (n_selected == 0) {
-        fprintf(stderr, "ferrite: no test named '%s' in %s (list them with --list)\n", o.only, FT_CHAPTER);
+        /* Said on stdout, in the run's report; an empty results file tells the summary that nothing was selected,
+         * where a missing one would mean that the build or the run broke. */
+        struct ft_selection sel = {o.only, o.prefix, o.parts};
+        printf("%s: ", FT_CHAPTER);
+        ft_explain_no_match(stdout, tests, n_tests, &sel);
+        if (o.results)
+            write_results(o.results, NULL, selected);
         return 2;
     }
+    if (o.only || o.parts) { /* a typo among several names still runs the others, and says so first */
+        struct ft_selection sel = {o.only, o.prefix, o.parts};
+        ft_explain_no_match(stdout, tests, n_tests, &sel);
+    }
+    if (o.first)
+        return run_until_first_failure(selected, &o);
 
     SRunner *sr = run_tests(selected, &o);
     static struct outcome out[FT_MAX_TESTS];

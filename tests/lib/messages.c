@@ -8,6 +8,8 @@
 
 #include "ferrite_test.h"
 
+#include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,4 +69,88 @@ void ft_tap_mark_skips(const char *path)
         fclose(f);
     }
     free(text);
+}
+
+/*
+ * The chapter's status enumerators, generated from its headers by mk/status_names.sh (mk/chapter.mk passes
+ * FT_HAVE_STATUS_NAMES when it has): a value is named only from the enum of a constant the message itself names.
+ */
+static const struct {
+    int group;
+    long long value;
+    const char *name;
+} status_names[] = {
+#ifdef FT_HAVE_STATUS_NAMES
+#define FT_STATUS(group, value, name) {group, value, name},
+#include "ft_status_names.h"
+#undef FT_STATUS
+#endif
+    {0, 0, NULL},
+};
+
+/* The enums (bit = group number) whose constants appear as words in @p message. */
+static unsigned long long groups_named_in(const char *message)
+{
+    unsigned long long groups = 0;
+    for (const char *p = message; *p;) {
+        if (!isupper((unsigned char)*p) || (p > message && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))) {
+            p++;
+            continue;
+        }
+        size_t len = 0;
+        while (isalnum((unsigned char)p[len]) || p[len] == '_')
+            len++;
+        for (size_t i = 0; status_names[i].name; i++)
+            if (strlen(status_names[i].name) == len && !strncmp(status_names[i].name, p, len) && status_names[i].group < 64)
+                groups |= 1ULL << status_names[i].group;
+        p += len;
+    }
+    return groups;
+}
+
+/* The name, in one of @p groups, of @p value; NULL if none. */
+static const char *status_name(unsigned long long groups, long long value)
+{
+    for (size_t i = 0; status_names[i].name; i++)
+        if (status_names[i].value == value && status_names[i].group < 64 && (groups >> status_names[i].group & 1))
+            return status_names[i].name;
+    return NULL;
+}
+
+/*
+ * Check prints both sides of a failed comparison as numbers: "fv_new(...) == -99, FV_OK == 0". When the message
+ * names a status constant, each number that is a value of that constant's enum gets its name after it:
+ * "fv_new(...) == -99 (FV_ERR_TODO), FV_OK == 0". The result is in a static buffer, or @p message itself.
+ */
+const char *ft_name_statuses(const char *message)
+{
+    static char out[8192];
+    unsigned long long groups = message ? groups_named_in(message) : 0;
+    if (!groups)
+        return message;
+    size_t n = 0;
+    for (const char *p = message; *p && n + 1 < sizeof out;) {
+        if (strncmp(p, "== ", 3)) {
+            out[n++] = *p++;
+            continue;
+        }
+        const char *num = p + 3;
+        char *end;
+        long long value = strtoll(num, &end, 10);
+        bool is_number = end > num && isdigit((unsigned char)end[-1]) && !isalnum((unsigned char)*end) && *end != '.';
+        const char *name = is_number ? status_name(groups, value) : NULL;
+        /* "FV_OK == 0" names itself already. */
+        size_t name_len = name ? strlen(name) : 0;
+        if (name && (size_t)(p - message) > name_len && !strncmp(p - 1 - name_len, name, name_len))
+            name = NULL;
+        int written = snprintf(out + n, sizeof out - n, name ? "%.*s (%s)" : "%.*s", (int)(end - p), p, name);
+        if (!is_number)
+            written = snprintf(out + n, sizeof out - n, "== ");
+        if (written < 0 || (size_t)written >= sizeof out - n)
+            return message;
+        n += (size_t)written;
+        p = is_number ? end : p + 3;
+    }
+    out[n] = '\0';
+    return out;
 }
