@@ -28,7 +28,7 @@ K_CFLAGS := -std=c17 -Wall -Wextra -Werror -g -O2 $(K_ARCH) -ffreestanding -fno-
 K_LDFLAGS := $(K_ARCH) -nostdlib -nostartfiles -T chapters/$(CHS)/kernel.ld -Wl,--gc-sections -Wl,--no-warn-rwx-segments
 K_LDLIBS := -lgcc
 K_KERNEL_OBJS := $(patsubst %.c,$(KB)/kernel/%.o,$(filter %.c,$(sources))) $(patsubst %.c,$(KB)/given/%.o,$(given))
-K_IMAGES := $(foreach s,$(K_SCENARIOS),$(KB)/$(s).elf)
+K_IMAGES := $(foreach s,$(K_SCENARIOS),$(KB)/$(s).elf) $(KB)/part1_boot.elf $(KB)/part1_panic.elf
 K_DEBIAN := gcc-arm-none-eabi libnewlib-arm-none-eabi
 
 TEST_DEPS += k05-images
@@ -67,8 +67,22 @@ $(KB)/%.elf: $(K_KERNEL_OBJS) $(KB)/scen/user_%.o $(KB)/scen/boot_check.o chapte
 	@echo "  ARM LD  $@"
 	$(Q)$(K_CROSS) $(K_LDFLAGS) $(filter %.o,$^) $(K_LDLIBS) -Wl,-Map,$(@:.elf=.map) -o $@
 
+# Part 1's images: the student's boot path with k_main from tests/05-tiny-kernel/images/part1_<name>.c, so that
+# part 1 passes before the student's k_main (part 2 onwards) is written. objcopy makes the student's k_main weak in
+# a copy of kernel.o; the test's strong k_main wins the link, and the rest of the kernel is there only to link.
+K_OBJCOPY ?= arm-none-eabi-objcopy
+K_PART1_OBJS := $(filter-out $(KB)/kernel/kernel.o,$(K_KERNEL_OBJS)) $(KB)/kernel/kernel-weak-main.o
+$(KB)/kernel/kernel-weak-main.o: $(KB)/kernel/kernel.o
+	$(Q)$(K_OBJCOPY) --weaken-symbol=k_main $< $@
+$(KB)/part1_boot.elf: $(KB)/scen/part1_boot.o $(K_PART1_OBJS) $(KB)/scen/user_hello.o
+$(KB)/part1_panic.elf: $(KB)/scen/part1_panic.o $(K_PART1_OBJS) $(KB)/scen/user_panic.o
+$(KB)/part1_%.elf: $(KB)/scen/boot_check.o chapters/$(CHS)/kernel.ld
+	@echo "  ARM LD  $@"
+	$(Q)$(K_CROSS) $(K_LDFLAGS) $(filter %.o,$^) $(K_LDLIBS) -Wl,-Map,$(@:.elf=.map) -o $@
+
 # Objects are intermediate in make's eyes (pattern rules chained to the images); keep them for rebuilds.
-.SECONDARY: $(K_KERNEL_OBJS) $(foreach s,$(K_SCENARIOS) demo,$(KB)/scen/user_$(s).o) $(KB)/scen/boot_check.o
+.SECONDARY: $(K_KERNEL_OBJS) $(foreach s,$(K_SCENARIOS) demo,$(KB)/scen/user_$(s).o) $(KB)/scen/boot_check.o \
+    $(KB)/kernel/kernel-weak-main.o $(KB)/scen/part1_boot.o $(KB)/scen/part1_panic.o
 
 -include $(K_KERNEL_OBJS:.o=.d) $(wildcard $(KB)/scen/*.d)
 

@@ -264,6 +264,14 @@ void setup_tracked(fv_vec *v, counting_alloc *ca, size_t n)
     push_tracked(v, n);
 }
 
+void release_vec(fv_vec *v)
+{
+    for (size_t i = 0; v->type && v->type->drop && i < v->len; i++)
+        v->type->drop(fv_raw_slot(&v->buf, i));
+    v->len = 0;
+    fv_raw_free(&v->buf);
+}
+
 void push_u32s(fv_vec *v, uint32_t first, size_t n)
 {
     for (size_t i = 0; i < n; i++) {

@@ -126,6 +126,10 @@ void push_u32s(fv_vec *v, uint32_t first, size_t n);
  * ca, failing the test if any step fails. The test owns *v and must destroy it. */
 void setup_tracked(fv_vec *v, counting_alloc *ca, size_t n);
 
+/* Part 2's clean-up: drops v's elements and frees its buffer with fv_raw_free (part 1), leaving v empty. Part 2's
+ * tests end with it rather than with fv_destroy, which part 3 writes, so that part 2 passes before part 3 is done. */
+void release_vec(fv_vec *v);
+
 /* Compare v's length and live slots (read straight from the buffer) with the expected ids or values. */
 bool ids_are(const fv_vec *v, const uint32_t *ids, size_t n, char *why, size_t why_size);
 bool u32s_are(const fv_vec *v, const uint32_t *values, size_t n, char *why, size_t why_size);
@@ -146,7 +150,8 @@ bool u32s_are(const fv_vec *v, const uint32_t *values, size_t n, char *why, size
         ck_assert_msg(u32s_are((v), want_, sizeof want_ / sizeof want_[0], why_, sizeof why_), "%s", why_); \
     } while (0)
 
-/* The dangling pointer an empty buffer of this alignment must hold. */
-#define DANGLING(align) ((void *)(uintptr_t)(align))
+/* The dangling pointer an empty buffer of this alignment must hold. A function, not a macro, so that a failed
+ * assertion quotes `DANGLING(4)` rather than its expansion. */
+static inline void *DANGLING(size_t align) { return (void *)(uintptr_t)align; }
 
 #endif

@@ -33,7 +33,7 @@ FT_TEST(2, new_vector_is_empty_and_allocates_nothing, 1,
     fv_vec saved = v;
     ck_assert_int_eq(fv_new(&v, &bad, &ca.iface), FV_ERR_LAYOUT);
     ck_assert_mem_eq(&v, &saved, sizeof v);
-    fv_destroy(&v);
+    release_vec(&v);
     ASSERT_NO_ALLOCATOR_CALLS(&ca);
 }
 
@@ -49,7 +49,7 @@ FT_TEST(2, with_capacity_allocates_exactly_once_or_reports_why_not, 1,
     ck_assert_uint_eq(fv_len(&v), 0);
     ck_assert_uint_eq(ca.n_alloc, 1);
     ck_assert_uint_eq(ca_block_size(&ca, v.buf.ptr), 40);
-    fv_destroy(&v);
+    release_vec(&v);
     ASSERT_NO_LIVE_BLOCKS(&ca);
 
     ck_assert_int_eq(fv_with_capacity(&v, &u32_type, &ca.iface, 0), FV_OK);
@@ -62,7 +62,7 @@ FT_TEST(2, with_capacity_allocates_exactly_once_or_reports_why_not, 1,
     ca_fail_nth(&ca, 1);
     ck_assert_int_eq(fv_with_capacity(&w, &u32_type, &ca.iface, 10), FV_ERR_ALLOC);
     ck_assert_mem_eq(&w, &saved, sizeof w);
-    fv_destroy(&v);
+    release_vec(&v);
     ASSERT_NO_LIVE_BLOCKS(&ca);
 }
 
@@ -87,7 +87,7 @@ FT_TEST(2, push_then_get_reads_back_in_order, 2,
     ck_assert_ptr_eq(m, fv_get(&v, 42));
     *m = 4242;
     ck_assert_uint_eq(read_u32(fv_get(&v, 42)), 4242);
-    fv_destroy(&v);
+    release_vec(&v);
     ASSERT_NO_LIVE_BLOCKS(&ca);
 }
 
@@ -107,7 +107,7 @@ FT_TEST(2, get_is_bounded_at_len_not_capacity, 1,
     ck_assert_ptr_null(fv_get(&v, SIZE_MAX));
     ck_assert_ptr_nonnull(fv_get_mut(&v, 2));
     ck_assert_ptr_null(fv_get_mut(&v, 3));
-    fv_destroy(&v);
+    release_vec(&v);
     ASSERT_NO_LIVE_BLOCKS(&ca);
 }
 
@@ -132,8 +132,8 @@ FT_TEST(2, push_past_capacity_keeps_old_elements, 2,
         ck_assert_uint_eq(fv_capacity(&w), caps[i]);
     }
     ASSERT_U32S(&w, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116);
-    fv_destroy(&v);
-    fv_destroy(&w);
+    release_vec(&v);
+    release_vec(&w);
     ASSERT_NO_LIVE_BLOCKS(&ca);
 }
 
@@ -157,7 +157,7 @@ FT_TEST(2, pop_returns_elements_last_first, 2,
     ck_assert(!fv_pop(&v, &out));
     ck_assert_uint_eq(out, 0xfeed);
     ck_assert_uint_eq(fv_len(&v), 0);
-    fv_destroy(&v);
+    release_vec(&v);
     ASSERT_NO_LIVE_BLOCKS(&ca);
 }
 
@@ -177,7 +177,7 @@ FT_TEST(2, set_replaces_in_bounds_and_refuses_len, 1,
     ck_assert_int_eq(fv_set(&v, 3, &x), FV_ERR_BOUNDS);
     ck_assert_int_eq(fv_set(&v, SIZE_MAX, &x), FV_ERR_BOUNDS);
     ASSERT_U32S(&v, 1, 99, 99);
-    fv_destroy(&v);
+    release_vec(&v);
     ASSERT_NO_LIVE_BLOCKS(&ca);
 }
 
@@ -209,7 +209,7 @@ FT_TEST(2, reserve_is_amortised_and_reserve_exact_is_exact, 2,
     ck_assert_uint_eq(fv_capacity(&v), 19);
     ck_assert_uint_eq(ca_calls(&ca), calls);
     ASSERT_U32S(&v, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
-    fv_destroy(&v);
+    release_vec(&v);
     ASSERT_NO_LIVE_BLOCKS(&ca);
 }
 
@@ -232,7 +232,7 @@ FT_TEST(2, reserve_refuses_overflow_and_leaves_the_vector_unchanged, 1,
     ck_assert_uint_eq(ca_calls(&ca), calls);
     ck_assert_mem_eq(&v, &saved, sizeof v);
     ASSERT_U32S(&v, 1, 2, 3);
-    fv_destroy(&v);
+    release_vec(&v);
     ASSERT_NO_LIVE_BLOCKS(&ca);
 }
 
@@ -261,7 +261,7 @@ FT_TEST(2, shrink_to_fit_shrinks_to_len_and_frees_when_empty, 2,
 
     push_u32s(&v, 9, 1);
     ASSERT_U32S(&v, 9);
-    fv_destroy(&v);
+    release_vec(&v);
     ASSERT_NO_LIVE_BLOCKS(&ca);
 }
 
@@ -293,7 +293,7 @@ FT_TEST(2, push_failure_leaves_the_vector_unchanged_and_the_element_unconsumed, 
 
     tracked_type.drop(&extra); /* still ours: the failed push did not take it */
     ca_fail_all(&ca, false);
-    fv_destroy(&v);
+    release_vec(&v);
     ASSERT_EACH_DROPPED_ONCE();
     ASSERT_NO_LIVE_BLOCKS(&ca);
 }
@@ -317,6 +317,6 @@ FT_TEST(2, reserve_failure_leaves_the_vector_unchanged, 1,
     ck_assert_int_eq(fv_reserve(&v, 1), FV_OK);
     ck_assert_uint_eq(fv_capacity(&v), 8);
     ASSERT_U32S(&v, 1, 2, 3, 4);
-    fv_destroy(&v);
+    release_vec(&v);
     ASSERT_NO_LIVE_BLOCKS(&ca);
 }

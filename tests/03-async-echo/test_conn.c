@@ -232,6 +232,7 @@ FT_TEST(3, owed_bytes_resume_on_writable_and_the_echo_is_byte_exact, 3,
     free(data);
     free(back);
 }
+FT_TIMEOUT(owed_bytes_resume_on_writable_and_the_echo_is_byte_exact, 20);
 
 FT_TEST(3, tcp_connections_get_tcp_nodelay, 1,
         "setsockopt(IPPROTO_TCP, TCP_NODELAY, 1) in ae_conn_init: otherwise Nagle holds a small segment until "

@@ -85,6 +85,7 @@ FT_TEST(4, random_payloads_up_to_1_mib_come_back_byte_exact, 3,
     free(msg);
     server_stop(&ts, SIGTERM, STOP_MS, false);
 }
+FT_TIMEOUT(random_payloads_up_to_1_mib_come_back_byte_exact, 60);
 
 /* All clients send one message at once, then every echo is collected with poll and checked. */
 static void round_trip_all(int *fds, int n, uint8_t (*msgs)[512], size_t *lens, int timeout_ms)
@@ -148,6 +149,7 @@ FT_TEST(4, a_thousand_concurrent_clients_each_get_their_own_bytes_back, 3,
     free(lens);
     server_stop(&ts, SIGTERM, STOP_MS, false);
 }
+FT_TIMEOUT(a_thousand_concurrent_clients_each_get_their_own_bytes_back, 10);
 
 FT_TEST(4, at_the_connection_limit_new_clients_wait_until_one_leaves, 2,
         "With max_conns live connections, stop asking for the listener's readiness (modify its interest to 0) "
@@ -172,6 +174,7 @@ FT_TEST(4, at_the_connection_limit_new_clients_wait_until_one_leaves, 2,
         close(fds[i]);
     server_stop(&ts, SIGTERM, STOP_MS, false);
 }
+FT_TIMEOUT(at_the_connection_limit_new_clients_wait_until_one_leaves, 10);
 
 FT_TEST(4, half_close_gets_the_whole_echo_then_eof, 2,
         "The client shuts down its writing side after the last byte. The server must finish echoing everything "
@@ -211,6 +214,7 @@ FT_TEST(4, half_close_gets_the_whole_echo_then_eof, 2,
     free(back);
     server_stop(&ts, SIGTERM, STOP_MS, false);
 }
+FT_TIMEOUT(half_close_gets_the_whole_echo_then_eof, 10);
 
 FT_TEST(4, a_reset_mid_message_drops_only_that_client, 2,
         "A peer that resets while the server owes it bytes makes send fail with ECONNRESET, or EPIPE if it had "
@@ -239,6 +243,7 @@ FT_TEST(4, a_reset_mid_message_drops_only_that_client, 2,
     free(msg);
     server_stop(&ts, SIGTERM, STOP_MS, false);
 }
+FT_TIMEOUT(a_reset_mid_message_drops_only_that_client, 10);
 
 FT_TEST(4, a_client_that_half_closed_then_reset_cannot_kill_the_server, 2,
         "A client still waiting in the backlog sends, half-closes and resets: its socket went to CLOSE_WAIT before "
@@ -266,6 +271,7 @@ FT_TEST(4, a_client_that_half_closed_then_reset_cannot_kill_the_server, 2,
     close(next);
     server_stop(&ts, SIGTERM, STOP_MS, false);
 }
+FT_TIMEOUT(a_client_that_half_closed_then_reset_cannot_kill_the_server, 10);
 
 FT_TEST(4, out_of_descriptors_pauses_accepting_without_spinning, 3,
         "accept fails with EMFILE but the client stays in the backlog, so a level-triggered listener is "
@@ -299,6 +305,7 @@ FT_TEST(4, out_of_descriptors_pauses_accepting_without_spinning, 3,
         close(fds[i]);
     server_stop(&ts, SIGTERM, STOP_MS, false);
 }
+FT_TIMEOUT(out_of_descriptors_pauses_accepting_without_spinning, 15);
 
 FT_TEST(4, a_slow_reader_is_bounded_and_does_not_slow_the_others, 3,
         "A client that keeps sending and never reads fills the TCP window, then the connection's bounded buffer: "
@@ -355,6 +362,7 @@ FT_TEST(4, a_slow_reader_is_bounded_and_does_not_slow_the_others, 3,
     free(msg);
     server_stop(&ts, SIGTERM, STOP_MS, false);
 }
+FT_TIMEOUT(a_slow_reader_is_bounded_and_does_not_slow_the_others, 15);
 
 FT_TEST(4, a_4_kib_message_through_a_1_kib_buffer_does_not_stall_on_delayed_acks, 2,
         "With the study's 1 KiB buffer a 4 KiB message is echoed in four writes; without TCP_NODELAY, Nagle holds "
@@ -386,3 +394,4 @@ FT_TEST(4, a_4_kib_message_through_a_1_kib_buffer_does_not_stall_on_delayed_acks
     close(fd);
     server_stop(&ts, SIGTERM, STOP_MS, false);
 }
+FT_TIMEOUT(a_4_kib_message_through_a_1_kib_buffer_does_not_stall_on_delayed_acks, 10);

@@ -3,9 +3,11 @@
  * dropped, helpers that wait for a condition with a generous deadline, and a way to count this process's threads.
  *
  * No test relies on timing for correctness. A deadline only bounds how long a test waits for something that
- * must happen; the deadlines are seconds long, and Check's own timeout (10 s, times CK_TIMEOUT_MULTIPLIER under
- * Valgrind and ThreadSanitizer) is the last resort. A pause of a few tens of milliseconds is used only to give a
- * *wrong* implementation the chance to misbehave; a correct one passes however the threads are scheduled.
+ * must happen; the deadlines are seconds long, and Check's own timeout (FT_DEFAULT_TIMEOUT_S or the test's
+ * FT_TIMEOUT, times CK_TIMEOUT_MULTIPLIER under Valgrind and ThreadSanitizer) is the last resort. A pause of a
+ * few tens of milliseconds is used only to give a *wrong* implementation the chance to misbehave; a correct one
+ * passes however the threads are scheduled. A deadline of LONG_MS can outlast the default timeout: then a call
+ * that never returns is reported as a timeout, which says the same thing.
  */
 #ifndef FERRITE_TEST_SUPPORT_04_H
 #define FERRITE_TEST_SUPPORT_04_H

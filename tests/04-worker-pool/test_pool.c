@@ -191,6 +191,7 @@ FT_TEST(2, concurrent_producers_each_task_runs_exactly_once, 4,
     wp_pool_shutdown(p, WP_DRAIN);
     ASSERT_RAN_ONCE(0, NP * per - 1);
 }
+FT_TIMEOUT(concurrent_producers_each_task_runs_exactly_once, 10);
 
 static atomic_int order_check;
 static int check_drop_order_run(void *arg, int64_t *result)

@@ -87,6 +87,7 @@ FT_TEST(4, shutdown_returns_while_every_worker_sleeps, 4,
         shutdown_finish(&c);
     }
 }
+FT_TIMEOUT(shutdown_returns_while_every_worker_sleeps, 10);
 
 FT_TEST(4, shutdown_waits_for_a_task_that_blocks, 3,
         "Drop joins: shutdown must not return (or free the pool) while a worker is still inside a task. It "

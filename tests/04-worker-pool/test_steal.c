@@ -120,6 +120,11 @@ static void *thief_main(void *arg)
     }
 }
 
+/* The race test's rounds: all of them on an idle machine (about a second under ASan), at least the minimum on a
+ * busy one. */
+#define RACE_BUDGET_MS 4000.0
+#define MIN_RACE_ROUNDS 200
+
 FT_TEST(5, concurrent_thieves_and_owner_take_each_item_exactly_once, 4,
         "Two thieves steal while the owner pops, round after round, each down to the last item. Each item must be "
         "taken once: thieves claim index top with a seq_cst compare-and-swap, and the owner reserves bottom "
@@ -127,7 +132,10 @@ FT_TEST(5, concurrent_thieves_and_owner_take_each_item_exactly_once, 4,
 {
     race r;
     ck_assert_int_eq(wp_deque_init(&r.d, RACE_CAP), WP_OK);
+    /* Each round is a rendezvous of three threads, which a busy machine makes slow: past a time budget (and at
+     * least MIN_RACE_ROUNDS rounds) the test checks the rounds it ran rather than hang in sched_yield. */
     int rounds = (UNDER_VALGRIND() ? 200 : 5000) * (int)stress(), n = rounds * RACE_CAP;
+    double budget_end = now_ms() + RACE_BUDGET_MS;
     r.taken = calloc((size_t)n, sizeof *r.taken);
     ck_assert(r.taken != NULL);
     atomic_init(&r.round, 0);
@@ -147,6 +155,10 @@ FT_TEST(5, concurrent_thieves_and_owner_take_each_item_exactly_once, 4,
             atomic_fetch_add(&r.taken[index_of(out)], 1);
         while (atomic_load(&r.finished) < 2) /* both thieves are done with this round's items */
             sched_yield();
+        if (round >= MIN_RACE_ROUNDS && now_ms() > budget_end) {
+            n = round * RACE_CAP;
+            break;
+        }
     }
     atomic_store(&r.round, -1);
     pthread_join(thieves[0], NULL);
@@ -156,6 +168,7 @@ FT_TEST(5, concurrent_thieves_and_owner_take_each_item_exactly_once, 4,
     free(r.taken);
     wp_deque_destroy(&r.d);
 }
+FT_TIMEOUT(concurrent_thieves_and_owner_take_each_item_exactly_once, 20);
 
 /* ---- the pool's use of the deques ------------------------------------------------------------------------------ */
 
@@ -204,6 +217,7 @@ FT_TEST(5, a_task_spawned_by_a_busy_worker_runs_on_an_idle_one, 4,
     }
     wp_pool_shutdown(p, WP_DRAIN);
 }
+FT_TIMEOUT(a_task_spawned_by_a_busy_worker_runs_on_an_idle_one, 10);
 
 typedef struct spawner {
     wp_pool *pool;
@@ -236,3 +250,4 @@ FT_TEST(5, spawning_beyond_the_deque_capacity_runs_everything_once, 3,
     wp_pool_shutdown(p, WP_DRAIN);
     ASSERT_RAN_ONCE(0, s.count - 1);
 }
+FT_TIMEOUT(spawning_beyond_the_deque_capacity_runs_everything_once, 10);

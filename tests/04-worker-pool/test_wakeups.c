@@ -60,6 +60,7 @@ FT_TEST(1, back_to_back_sends_wake_every_waiting_receiver, 4,
         wp_chan_destroy(&ch);
     }
 }
+FT_TIMEOUT(back_to_back_sends_wake_every_waiting_receiver, 10);
 
 FT_TEST(1, a_spurious_wakeup_does_not_make_recv_return, 3,
         "pthread_cond_wait may return with nothing changed. `if (len == 0) wait` then reads an empty slot; "

@@ -5,6 +5,7 @@
 #include "qemu_run.h"
 
 #include "ferrite_test.h"
+#include "kernel.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -172,6 +173,42 @@ static bool matches(const char *pattern, const char *text)
     return hit;
 }
 
+/* What the kernel's QEMU exit statuses mean (kernel.h), said after a status that was not the expected one. */
+static const char *exit_meaning(int status)
+{
+    switch (status) {
+    case 0:
+        return "every process exited with code 0";
+    case K_EXIT_FAULTED:
+        return "K_EXIT_FAULTED: a process faulted and the kernel stopped it";
+    case K_EXIT_PANIC:
+        return "K_EXIT_PANIC: the kernel panicked";
+    case K_EXIT_KERNEL_RETURNED:
+        return "K_EXIT_KERNEL_RETURNED: k_main returned, as the skeleton's does; the kernel loop is parts 2 to 5";
+    case -1:
+        return "QEMU did not exit by itself";
+    default:
+        return "a process's own exit code, passed on by k_exit_status";
+    }
+}
+
+/* @p pattern as it reads in the test's source: a newline (in a class such as [^\n]) written as \n. */
+static const char *readable(const char *pattern)
+{
+    static char out[512];
+    size_t n = 0;
+    for (; *pattern && n + 3 < sizeof out; pattern++) {
+        if (*pattern == '\n') {
+            out[n++] = '\\';
+            out[n++] = 'n';
+        } else {
+            out[n++] = *pattern;
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
+
 void k05_expect(const k05_run *r, const char *const *good, const char *const *bad, int status)
 {
     struct report rep = {.len = 0};
@@ -179,12 +216,12 @@ void k05_expect(const k05_run *r, const char *const *good, const char *const *ba
     for (; good && *good; good++) {
         bool hit = matches(*good, r->out);
         rep.failed |= !hit;
-        say(&rep, "    %-7s /%s/\n", hit ? "GOOD" : "MISSING", *good);
+        say(&rep, "    %-7s /%s/\n", hit ? "GOOD" : "MISSING", readable(*good));
     }
     for (; bad && *bad; bad++) {
         bool hit = matches(*bad, r->out);
         rep.failed |= hit;
-        say(&rep, "    %-7s /%s/%s\n", hit ? "BAD" : "GOOD", *bad, hit ? " appeared" : " absent");
+        say(&rep, "    %-7s /%s/%s\n", hit ? "BAD" : "GOOD", readable(*bad), hit ? " appeared" : " absent");
     }
     if (r->timed_out) {
         rep.failed = true;
@@ -192,7 +229,9 @@ void k05_expect(const k05_run *r, const char *const *good, const char *const *ba
             K05_TIMEOUT_S);
     } else if (!r->exited || r->status != status) {
         rep.failed = true;
-        say(&rep, "    BAD     exit status %d, expected %d\n", r->exited ? r->status : -1, status);
+        int got = r->exited ? r->status : -1;
+        say(&rep, "    BAD     exit status %d (%s), expected %d (%s)\n", got, exit_meaning(got), status,
+            exit_meaning(status));
     } else {
         say(&rep, "    GOOD    exit status %d\n", status);
     }

@@ -128,6 +128,7 @@ FT_TEST(4, qemu_a_wild_write_stops_only_the_writer, 3,
     const char *bad[] = {"wild: still alive", "kernel panic", "fault in the kernel", "escalated to HardFault", NULL};
     k05_scenario("crash", good, bad, K_EXIT_FAULTED);
 }
+FT_TIMEOUT(qemu_a_wild_write_stops_only_the_writer, 10);
 
 FT_TEST(4, qemu_a_stack_pointer_into_the_kernel_is_not_trusted, 3,
         "A process can point its stack anywhere before it traps. Saving r4-r11 below that psp is a privileged "
@@ -139,3 +140,4 @@ FT_TEST(4, qemu_a_stack_pointer_into_the_kernel_is_not_trusted, 3,
     const char *bad[] = {"sp: still alive", "kernel panic", "fault in the kernel", "booting.*booting", NULL};
     k05_scenario("crash", good, bad, K_EXIT_FAULTED);
 }
+FT_TIMEOUT(qemu_a_stack_pointer_into_the_kernel_is_not_trusted, 10);

@@ -144,6 +144,7 @@ FT_TEST(5, qemu_a_woken_higher_priority_process_preempts_at_once, 3,
     const char *bad[] = {"low: step 1.*high: running", "background: ran.*low: done", NULL};
     k05_scenario("prio", good, bad, 0);
 }
+FT_TIMEOUT(qemu_a_woken_higher_priority_process_preempts_at_once, 10);
 
 FT_TEST(5, qemu_a_blocked_process_uses_no_cpu_and_the_kernel_idles_in_wfi, 3,
         "yield-wait takes the process off every queue until its upcall is pending: sleeping three times costs "
@@ -154,3 +155,4 @@ FT_TEST(5, qemu_a_blocked_process_uses_no_cpu_and_the_kernel_idles_in_wfi, 3,
                           "stopped after [0-9]+ ticks, [1-9][0-9]* idle sleeps", NULL};
     k05_scenario("exit", good, NULL, 7);
 }
+FT_TIMEOUT(qemu_a_blocked_process_uses_no_cpu_and_the_kernel_idles_in_wfi, 10);

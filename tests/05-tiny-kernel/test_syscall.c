@@ -320,6 +320,7 @@ FT_TEST(3, qemu_bad_allow_pointers_return_errors_and_the_process_goes_on, 3,
     const char *bad[] = {"kernel panic", "faulted", NULL};
     k05_scenario("allow", good, bad, 0);
 }
+FT_TIMEOUT(qemu_bad_allow_pointers_return_errors_and_the_process_goes_on, 10);
 
 FT_TEST(3, qemu_exit_codes_reach_the_report_and_qemu, 2,
         "exit-terminate stores the code; the kernel prints it and, once every process has stopped, exits QEMU "
@@ -329,3 +330,4 @@ FT_TEST(3, qemu_exit_codes_reach_the_report_and_qemu, 2,
                           "process 'fortytwo' exited with code 42", "status 7", NULL};
     k05_scenario("exit", good, NULL, 7);
 }
+FT_TIMEOUT(qemu_exit_codes_reach_the_report_and_qemu, 10);

@@ -68,6 +68,26 @@ void ft_register_part(const ft_part *p);
 /** A test that passes only if its body dies with @p signal_ (e.g. SIGABRT from a detected misuse). */
 #define FT_TEST_SIGNAL(part_, name_, points_, signal_, hint_) FT_TEST_WITH_SIGNAL_(part_, name_, points_, signal_, hint_)
 
+/** Seconds a test may run before it is stopped as hung, unless FT_TIMEOUT gives it more; Check multiplies it by
+ *  CK_TIMEOUT_MULTIPLIER (Valgrind's and TSan's runs set one). A correct test of this workbook takes milliseconds. */
+#define FT_DEFAULT_TIMEOUT_S 3
+
+void ft_register_timeout(const ft_test *t, int seconds);
+
+/**
+ * Gives the test @p name_, declared above it in the same file, @p seconds_ instead of FT_DEFAULT_TIMEOUT_S: for a
+ * test that waits on purpose (a server, a timer, a large transfer). The run prints a line as such a test starts,
+ * so a long wait is never silent. A line of its own after the test, leaving FT_TEST's arguments as they are:
+ *
+ *     FT_TIMEOUT(random_payloads_up_to_1_mib_come_back_byte_exact, 60);
+ */
+#define FT_TIMEOUT(name_, seconds_)                                         \
+    __attribute__((constructor)) static void name_##_timeout_register(void) \
+    {                                                                       \
+        ft_register_timeout(&name_##_ft, (seconds_));                       \
+    }                                                                       \
+    struct ft_timeout_semicolon_##name_
+
 /** Prefix of a Check failure message that the shared main reads as "skipped", not "failed". */
 #define FT_SKIP_MARK "ferrite-skip: "
 

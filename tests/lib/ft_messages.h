@@ -15,6 +15,10 @@ const char *ft_explain_exit(const char *message);
  * static, or @p message itself. */
 const char *ft_name_statuses(const char *message);
 
+/* @p message with the preprocessor's expansions the tests meet put back as names (SIZE_MAX, atomic_load(&x)). The
+ * string is static. */
+const char *ft_readable(const char *message);
+
 /* Rewrites Check's TAP log at @p path so that tests ended by FT_SKIP read "ok N - ... # SKIP reason". */
 void ft_tap_mark_skips(const char *path);
 

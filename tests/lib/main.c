@@ -21,6 +21,11 @@
  * tests one by one, parts in order, and stops after the first failure. A selection that takes no test says which
  * name or part matched nothing and lists the names that come close; it writes an empty results file, exit status 2.
  *
+ * Each test may run FT_DEFAULT_TIMEOUT_S seconds, or what its FT_TIMEOUT line gives it, times CK_TIMEOUT_MULTIPLIER;
+ * CK_DEFAULT_TIMEOUT (environment) replaces both with one limit for every test. A test with an FT_TIMEOUT line is
+ * announced on a line of its own as it starts (not with --quiet), and a test stopped at its limit is reported as
+ * code that did not return, with where it was, instead of its hint.
+ *
  * FT_MARK_OUTPUT (environment), set by the grading harness only, makes the runner write "<its value> <test name>" on
  * a line of its own to stderr before each test, so that the output of a run of many tests can be cut into each
  * test's own (harness/excerpts.py).
@@ -40,9 +45,9 @@
 #define FT_CHAPTER "unnamed"
 #endif
 
-/* Seconds per test before Check kills it; Check multiplies this by CK_TIMEOUT_MULTIPLIER. */
-#define FT_DEFAULT_TIMEOUT 10.0
 #define FT_MAX_TESTS 512
+/* Check's whole message for a test it stopped at its timeout. */
+#define FT_TIMEOUT_MESSAGE "Test timeout expired"
 #define FT_MAX_PARTS 16
 
 static const ft_test *tests[FT_MAX_TESTS];
@@ -57,6 +62,45 @@ void ft_register_test(const ft_test *t)
         exit(2);
     }
     tests[n_tests++] = t;
+}
+
+/* The tests that FT_TIMEOUT gives more than FT_DEFAULT_TIMEOUT_S, kept apart from ft_test so that FT_TEST's line
+ * stays as it is. The constructors run in no set order, so a test is found by its record, not by its index. */
+static struct {
+    const ft_test *test;
+    int seconds;
+} timeouts[FT_MAX_TESTS];
+static size_t n_timeouts;
+
+void ft_register_timeout(const ft_test *t, int seconds)
+{
+    if (n_timeouts == FT_MAX_TESTS || seconds <= 0) {
+        fprintf(stderr, "ferrite: bad FT_TIMEOUT for %s\n", t->name);
+        exit(2);
+    }
+    timeouts[n_timeouts].test = t;
+    timeouts[n_timeouts++].seconds = seconds;
+}
+
+/* The seconds @p t may run (before Check's multiplier), and whether FT_TIMEOUT declared them. */
+static int timeout_of(const ft_test *t, bool *declared)
+{
+    for (size_t i = 0; i < n_timeouts; i++) {
+        if (timeouts[i].test == t) {
+            *declared = true;
+            return timeouts[i].seconds;
+        }
+    }
+    *declared = false;
+    return FT_DEFAULT_TIMEOUT_S;
+}
+
+/* CK_TIMEOUT_MULTIPLIER as Check reads it (a positive number; 1 when unset or not one). */
+static double timeout_multiplier(void)
+{
+    const char *m = getenv("CK_TIMEOUT_MULTIPLIER");
+    double x = m ? strtod(m, NULL) : 1.0;
+    return x > 0 ? x : 1.0;
 }
 
 void ft_register_part(const ft_part *p)
@@ -206,11 +250,19 @@ static void print_part_failures(const ft_part *part, const struct outcome *out, 
             continue;
         }
         printf("%s✗ part %d · %s%s (%d pt%s)\n", RED, t->part, t->name, RESET, t->points, t->points == 1 ? "" : "s");
-        if (out[i].status == NOT_RUN)
+        bool declared;
+        if (out[i].status == NOT_RUN) {
             printf("    did not run (the test binary stopped before reaching it)\n");
-        else
+        } else if (out[i].message && !strncmp(out[i].message, FT_TIMEOUT_MESSAGE, strlen(FT_TIMEOUT_MESSAGE))) {
+            /* A hang says nothing about the concept the hint names: where the test was is what helps. */
+            printf("    %s:%d (its last check): stopped after %.0f s%s\n", out[i].file ? out[i].file : t->file, out[i].line,
+                   timeout_of(t, &declared) * timeout_multiplier(), ft_explain_exit(out[i].message));
+            continue;
+        } else {
             printf("    %s:%d: %s%s\n", out[i].file ? out[i].file : t->file, out[i].line,
-                   out[i].message ? ft_name_statuses(out[i].message) : "(no message)", ft_explain_exit(out[i].message));
+                   out[i].message ? ft_name_statuses(ft_readable(out[i].message)) : "(no message)",
+                   ft_explain_exit(out[i].message));
+        }
         printf("    %shint:%s %s\n", BOLD, RESET, t->hint);
     }
 }
@@ -276,6 +328,23 @@ static void mark_next_test(void)
         dprintf(STDERR_FILENO, "\n%s %s\n", output_mark, run_order[n_marked++]);
 }
 
+/* The tests that declared a longer timeout, in run order, each announced by an unchecked fixture as it starts: a
+ * test that waits on purpose says so first, and a student watching a quiet terminal knows what it waits for. */
+static bool announce_slow_tests;
+static const ft_test *slow_order[FT_MAX_TESTS];
+static size_t n_slow, n_announced;
+
+static void announce_next_slow_test(void)
+{
+    if (n_announced == n_slow)
+        return;
+    const ft_test *t = slow_order[n_announced++];
+    bool declared;
+    printf("%s  … part %d · %s: running, may take up to %.0f s%s\n", DIM, t->part, t->name,
+           timeout_of(t, &declared) * timeout_multiplier(), RESET);
+    fflush(stdout);
+}
+
 static SRunner *build_runner(const bool *selected)
 {
     const char *env_timeout = getenv("CK_DEFAULT_TIMEOUT");
@@ -295,8 +364,15 @@ static SRunner *build_runner(const bool *selected)
                 run_order[n_ordered++] = tests[i]->name;
                 tcase_add_unchecked_fixture(tc, mark_next_test, NULL);
             }
+            bool declared;
+            int seconds = timeout_of(tests[i], &declared);
+            if (declared && announce_slow_tests && !output_mark) {
+                slow_order[n_slow++] = tests[i];
+                tcase_add_unchecked_fixture(tc, announce_next_slow_test, NULL);
+            }
+            /* CK_DEFAULT_TIMEOUT (the grading harness sets one) is one limit for every test, as Check reads it. */
             if (!env_timeout)
-                tcase_set_timeout(tc, FT_DEFAULT_TIMEOUT); /* scaled by CK_TIMEOUT_MULTIPLIER */
+                tcase_set_timeout(tc, seconds); /* scaled by CK_TIMEOUT_MULTIPLIER */
             /* FT_TEST builds the TTest that START_TEST builds (Check 0.13 on), so the public macro takes it as is. */
             tcase_add_test_raise_signal(tc, tests[i]->ttest, tests[i]->signal);
             suite_add_tcase(s, tc);
@@ -499,6 +575,7 @@ int main(int argc, char **argv)
 {
     struct options o = parse_options(argc, argv);
     use_color = stdout_wants_color();
+    announce_slow_tests = !o.quiet;
     if (!sort_and_check_parts())
         return 2;
     if (o.list) {

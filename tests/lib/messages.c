@@ -117,6 +117,48 @@ static const char *status_name(unsigned long long groups, long long value)
     return NULL;
 }
 
+/* Replaces in @p text, of capacity @p cap, every span from @p open up to the first @p close after it by @p name
+ * followed by what lay between @p inner_open and @p inner_close within that span ("" when @p inner_open is NULL). */
+static void collapse(char *text, size_t cap, const char *open, const char *close, const char *name, const char *inner_open,
+                     const char *inner_close)
+{
+    for (char *at = strstr(text, open); at; at = strstr(at, open)) {
+        char *end = strstr(at + strlen(open), close);
+        if (!end)
+            return;
+        end += strlen(close);
+        char inner[256] = "";
+        if (inner_open) {
+            char *from = strstr(at, inner_open), *to = from ? strstr(from + strlen(inner_open), inner_close) : NULL;
+            if (from && to && to < end)
+                snprintf(inner, sizeof inner, "%.*s", (int)(to - from - strlen(inner_open)), from + strlen(inner_open));
+        }
+        char tail[8192];
+        snprintf(tail, sizeof tail, "%s", end);
+        int n = snprintf(at, cap - (size_t)(at - text), "%s%s%s", name, inner, tail);
+        if (n < 0 || (size_t)n >= cap - (size_t)(at - text))
+            return;
+        at += strlen(name) + strlen(inner);
+    }
+}
+
+/*
+ * Check quotes an assertion's arguments after the preprocessor expanded them: `SIZE_MAX` reads
+ * `(18446744073709551615UL)` and gcc's `atomic_load(&x)` a statement expression of four lines. This puts the names
+ * back for the expansions the workbook's tests meet. The result is in a static buffer.
+ */
+const char *ft_readable(const char *message)
+{
+    static char out[8192];
+    if (!message)
+        return message;
+    snprintf(out, sizeof out, "%s", message);
+    collapse(out, sizeof out, "(18446744073709551615UL)", "", "SIZE_MAX", NULL, NULL);
+    collapse(out, sizeof out, "__extension__ ({ __auto_type __atomic_load_ptr = (", "__atomic_load_tmp; })", "atomic_load",
+             "__atomic_load_ptr = ", "; __typeof__");
+    return out;
+}
+
 /*
  * Check prints both sides of a failed comparison as numbers: "fv_new(...) == -99, FV_OK == 0". When the message
  * names a status constant, each number that is a value of that constant's enum gets its name after it:
