@@ -1,11 +1,11 @@
 """The test catalogue: every FT_PART, FT_TEST and FT_TEST_SIGNAL declared in a chapter's pristine test sources,
 read with a small C tokenizer (comments and preprocessor lines skipped, string literals joined). Names, parts,
 points and hints come from here, never from a compiled binary, so nothing a student writes changes what is graded
-or what it is worth."""
+or what it is worth. The names the chapter's headers declare are read here too, with the same tokenizer."""
 
 import functools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,6 +110,23 @@ def _declared_test(macro: str, arguments, where: str, line: int, source: Path) -
     return DeclaredTest(part=_int_arg(arguments[0], "the part", where), name=name_tokens[0][1],
                         points=_int_arg(arguments[2], "the points", where), signal=signal,
                         hint=_string_arg(arguments[-1], "the hint", where), file=source.name, line=line)
+
+
+def declared_names(headers: Iterable[Path]) -> frozenset[str]:
+    """The names the headers declare at file scope, for the object inspection (build.py): every identifier followed,
+    outside braces and parentheses, by `(` (a function), `;`, `[`, `=` or `,` (a variable, or a type's tag, which
+    no object defines). Parameter names and struct fields, inside parentheses or braces, are not declarations."""
+    names: set[str] = set()
+    for header in headers:
+        tokens = list(_tokens(Path(header).read_text()))
+        braces = parens = 0
+        for index, (kind, text, _) in enumerate(tokens[:-1]):
+            braces += (text == "{") - (text == "}")
+            parens += (text == "(") - (text == ")")
+            following = tokens[index + 1][1]
+            if kind == "ident" and braces == 0 and parens == 0 and following in ("(", ";", "[", "=", ","):
+                names.add(text)
+    return frozenset(names)
 
 
 @functools.cache

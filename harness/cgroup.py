@@ -18,19 +18,33 @@ class Cgroup:
     """The cgroups of one slot (`slot-N`) or of a probe (any other name), created when missing."""
 
     def __init__(self, slot: int | str):
-        name = slot if isinstance(slot, str) else f"slot-{slot}"
-        if (CGROUP_ROOT / "cgroup.controllers").exists():
-            self.v2 = True
+        self.v2 = (CGROUP_ROOT / "cgroup.controllers").exists()
+        self.dirs = self._dirs(slot)
+        if self.v2:
             top = CGROUP_ROOT / "ferrite-harness"
             top.mkdir(exist_ok=True)
             _write(top / "cgroup.subtree_control", "+memory +pids")
-            self.dirs = {"memory": top / name, "pids": top / name}
-        else:
-            self.v2 = False
-            self.dirs = {controller: CGROUP_ROOT / controller / "ferrite-harness" / name
-                         for controller in ("memory", "pids")}
         for directory in set(self.dirs.values()):
             directory.mkdir(parents=True, exist_ok=True)
+
+    @staticmethod
+    def _dirs(slot: int | str) -> dict[str, Path]:
+        """The folder of each controller (both the same one on v2)."""
+        name = slot if isinstance(slot, str) else f"slot-{slot}"
+        if (CGROUP_ROOT / "cgroup.controllers").exists():
+            return {"memory": CGROUP_ROOT / "ferrite-harness" / name, "pids": CGROUP_ROOT / "ferrite-harness" / name}
+        return {controller: CGROUP_ROOT / controller / "ferrite-harness" / name for controller in ("memory", "pids")}
+
+    @staticmethod
+    def existing_pids(slot: int | str) -> set[int]:
+        """Every process in the slot's cgroups now, without creating them (none when they do not exist)."""
+        found = set()
+        for directory in set(Cgroup._dirs(slot).values()):
+            try:
+                found |= {int(pid) for pid in (directory / "cgroup.procs").read_text().split()}
+            except OSError:
+                pass
+        return found
 
     def remove(self) -> None:
         """Removes its cgroup folders; the kernel allows it only once no process is left in them."""

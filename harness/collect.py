@@ -14,12 +14,33 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from archive import ARCHIVES, MAX_FILE, READ_ERRORS, is_archive, unpack
+from excerpts import MAX_NOTE, clip
 from records import Collected
 from workbook import Chapter, Workbook
 from worktree import copy_pristine
 
 MAX_DEPTH = 6               # how deep to look for chapter folders
 NOT_STUDENT_WORK = ("solutions", "tests", "build", ".git")  # copies in a submission that are not the student's
+KEPT_REFUSALS = 12          # refused archive entries noted one by one; the rest are counted
+
+
+class _Refusals(list):
+    """The unpacker's notes (it only appends): the first KEPT_REFUSALS, each cut to MAX_NOTE characters, and a count
+    of the rest, so that an archive of 20 000 refused entries with 4 KiB names costs a report a few lines."""
+
+    def __init__(self):
+        super().__init__()
+        self.more = 0
+
+    def append(self, note: str) -> None:
+        if len(self) < KEPT_REFUSALS:
+            super().append(clip(note, MAX_NOTE, keep_end=True))
+        else:
+            self.more += 1
+
+    def notes(self) -> list[str]:
+        """The notes kept, then how many were not."""
+        return list(self) + ([f"… and {self.more} more archive entries refused"] if self.more else [])
 
 
 def _regular(path: Path) -> bool:
@@ -102,10 +123,12 @@ def collect(submission: Path, workbook: Workbook, chapters: list[Chapter], work:
     handed_in = Path(submission)
     if is_archive(handed_in):
         unpacked = work / "unpacked"
+        refusals = _Refusals()
         try:
-            unpack(handed_in, unpacked, notes)
+            unpack(handed_in, unpacked, refusals)
         except READ_ERRORS as error:
-            notes.append(f"the archive could not be read completely: {error}")
+            notes.append(clip(f"the archive could not be read completely: {error}", MAX_NOTE, keep_end=True))
+        notes = refusals.notes() + notes
         handed_in = unpacked
     elif not handed_in.is_dir():
         raise FileNotFoundError(f"{submission}: not a directory or an archive ({', '.join(ARCHIVES)})")

@@ -44,7 +44,9 @@ class TestRun:
     outcome: Outcome | None = None  # the sandboxed run: the test's own, or its part's; None if it never ran
     limits: Limits | None = None    # what that run was allowed
     entry: LogEntry | None = None   # its entry in its part's honest log; None when it ran alone
-    not_run: str = ""               # why it never ran: the chapter's time budget was used up, or a harness fault
+    not_run: str = ""               # why it has no verdict of its own and fails, whatever its log says: it never
+                                    # ran (the chapter's budget was used up, a harness fault), it was stopped (the
+                                    # budget ran out while it ran), or it never finished (it left a process running)
 
     @property
     def code(self) -> int:

@@ -1,16 +1,35 @@
 """Stage 5, report: one grade (grades.py) written as a human table, JSON, Gradescope's results.json, JUnit XML,
 or a CSV gradebook row. Every writer accepts a grade whose chapters did not build or whose grading failed part
-way: a report is always written."""
+way: a report is always written. Every writer first cuts the grade's texts to the limits of excerpts.py, so no
+report grows with what a submission holds (a grade read back from JSON included)."""
 
 import csv
 import io
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from dataclasses import replace
 
+from excerpts import (MAX_CHAPTER_MESSAGE, MAX_MESSAGE, MAX_NAME, MAX_NOTE, MAX_NOTES, MAX_OUTPUT, clip,
+                      clip_list)
 from grades import ChapterGrade, Grade
 
 FORMATS = ("text", "json", "gradescope", "junit", "csv")
+TEXT_OUTPUT_LINES = 20      # lines of a failed test's output in the text report (the other formats hold all of it)
+
+
+def bounded(grade: Grade) -> Grade:
+    """The grade with every text a submission can lengthen cut to excerpts.py's limits: the notes (a few, then how
+    many more), the chapters' and the tests' messages, the tests' output, the submission's name."""
+    def chapter_bounded(chapter: ChapterGrade) -> ChapterGrade:
+        tests = tuple(replace(test, message=clip(test.message, MAX_MESSAGE), output=clip(test.output, MAX_OUTPUT))
+                      for test in chapter.tests)
+        return replace(chapter, message=clip(chapter.message, MAX_CHAPTER_MESSAGE), tests=tests)
+    return replace(grade, submission=clip(grade.submission, MAX_NAME),
+                   notes=tuple(clip_list(list(grade.notes), MAX_NOTES, MAX_NOTE, "notes")),
+                   chapters=tuple(chapter_bounded(chapter) for chapter in grade.chapters),
+                   error=clip(grade.error, MAX_CHAPTER_MESSAGE) if grade.error else grade.error,
+                   traceback=clip(grade.traceback, MAX_CHAPTER_MESSAGE) if grade.traceback else grade.traceback)
 
 
 def _pts(points: float) -> str:
@@ -59,18 +78,21 @@ def _chapter_table(chapter: ChapterGrade) -> list[str]:
         lines.append(f"  ✗ {_where(test.part)} · {test.name} ({_pts(test.score)}/{_pts(test.max_score)} pts)")
         lines.append(_indent(test.message or "failed"))
         if test.output:
-            lines.append(_indent("\n".join(test.output.splitlines()[:12]), "        | "))
+            lines.append(_indent("\n".join(test.output.splitlines()[:TEXT_OUTPUT_LINES]), "        | "))
         lines.append(f"      hint: {test.hint}")
     return lines
 
 
 def text(grade: Grade) -> str:
     """The human report: a table per chapter like `make check`'s, the failures, and a summary."""
+    grade = bounded(grade)
     lines = [f"Ferrite grade: {grade.submission}", *_header(grade)]
     for chapter in grade.chapters:
         lines += ["", f"{chapter.chapter} — {chapter.title}"]
         if chapter.status == "graded":
             lines += _chapter_table(chapter)
+            if chapter.message:     # programs built on the side that did not build: the compiler's errors
+                lines.append(_indent(chapter.message, "    "))
             continue
         lines.append(f"  {chapter.status}: {_pts(chapter.score)}/{_pts(chapter.max_score)} points")
         if chapter.message:
@@ -89,17 +111,18 @@ def text(grade: Grade) -> str:
 
 def as_json(grade: Grade) -> str:
     """The JSON report: the grade itself, every field (harness/README.md, "Reports")."""
-    return json.dumps(grade.to_json(), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(bounded(grade).to_json(), indent=2, ensure_ascii=False) + "\n"
 
 
 # ---- Gradescope ------------------------------------------------------------------------------------------------------
 
 def gradescope(grade: Grade) -> str:
     """Gradescope's results.json: score, tests with name, score, max_score, status, output, visibility."""
+    grade = bounded(grade)
     top = _header(grade)
     tests = []
     for chapter in grade.chapters:
-        if chapter.status != "graded":
+        if chapter.status != "graded" or chapter.message:
             top.append(f"{chapter.chapter}: {chapter.status}\n{chapter.message}")
         for test in chapter.tests:
             body = [] if test.status == "pass" else [test.message, f"hint: {test.hint}"]
@@ -121,10 +144,12 @@ def gradescope(grade: Grade) -> str:
 
 def junit(grade: Grade) -> str:
     """JUnit XML: a testsuite per part (its points in properties), a failure per failed test, an error per test of
-    a chapter that was not graded."""
+    a chapter that was not graded (the compiler's messages on the first, which the others point to)."""
+    grade = bounded(grade)
     root = ET.Element("testsuites", name=f"ferrite: {grade.submission}")
     all_tests = all_failed = 0
     for chapter in grade.chapters:
+        said = False    # whether the chapter's message is already in the report
         for part in chapter.parts:
             tests = [test for test in chapter.tests if test.part == part.part]
             suite = ET.SubElement(root, "testsuite", name=f"{chapter.chapter} / {_where(part.part)}: {part.title}",
@@ -133,6 +158,9 @@ def junit(grade: Grade) -> str:
             properties = ET.SubElement(suite, "properties")
             ET.SubElement(properties, "property", name="score", value=_pts(part.score))
             ET.SubElement(properties, "property", name="max_score", value=_pts(part.max_score))
+            if chapter.status == "graded" and chapter.message and not said:
+                ET.SubElement(suite, "system-out").text = chapter.message
+                said = True
             failures = errors = 0
             for test in tests:
                 case = ET.SubElement(suite, "testcase", name=test.name, time=f"{test.seconds or 0:.3f}",
@@ -142,7 +170,9 @@ def junit(grade: Grade) -> str:
                 if chapter.status != "graded":
                     errors += 1
                     element = ET.SubElement(case, "error", message=f"{chapter.status}", type=chapter.status)
-                    element.text = chapter.message
+                    element.text = chapter.message if not said else \
+                        f"{chapter.chapter}: {chapter.status}; the reason is on the chapter's first test"
+                    said = True
                 else:
                     failures += 1
                     element = ET.SubElement(case, "failure", message=test.message[:500], type="fail")
@@ -166,6 +196,7 @@ def csv_header(chapter_names: Sequence[str]) -> list[str]:
 
 def csv_row(grade: Grade, chapter_names: Sequence[str]) -> list[str]:
     """One submission's gradebook row: totals, a score per chapter, a status and the notes."""
+    grade = bounded(grade)
     by_name = {chapter.chapter: chapter for chapter in grade.chapters}
     cells = [grade.submission, _pts(grade.score), _pts(grade.max_score), f"{_percent(grade):.1f}"]
     cells += [_pts(by_name[name].score) if name in by_name else "" for name in chapter_names]

@@ -9,9 +9,15 @@ never from stdout.
 Tests run a part at a time, which saves a sandbox and a runner start-up per test. A part's run counts only if it
 is exactly what an honest runner produces: a complete log with one entry per test asked for and no other, and an
 exit status that agrees with it (0 when every entry is a success, 1 otherwise). Anything else (a runner that was
-killed, hung, flooded its output, or a log with a duplicate or a stranger in it) and each test of the part is run
-again on its own, where it can only spoil its own result. A test that crashed or tripped a sanitizer is also run
-again alone, so that the report can show its own output.
+killed, hung, flooded its output, left a process running, or a log with a duplicate or a stranger in it) and each
+test of the part is run again on its own, where it can only spoil its own result. A test that crashed or tripped a
+sanitizer is also run again alone, so that the report can show its own output.
+
+A test that leaves a process running after it ends (a daemon, a setsid grandchild) has not finished, whatever its
+log says: the sandbox's reaper counts what a run left, and a test that left anything, run alone, fails.
+
+Every run of a chapter, retries included, counts against the chapter's budget (sandbox.Budget) while it runs: no
+run starts once it is used up, and a run still going then is stopped, so a chapter's tests take the budget at most.
 """
 
 import subprocess
@@ -54,22 +60,19 @@ def test_env(built: Built, rubric: Rubric, guard: Path) -> dict[str, str]:
 
 
 class ChapterRun:
-    """The tests of one chapter while they run: their results, and the time they have used of the chapter's
-    budget. Shared by the threads running the chapter's parts."""
+    """The tests of one chapter while they run: their results, and the chapter's budget, which every run of its
+    tests counts against. Shared by the threads running the chapter's parts."""
 
     def __init__(self, built: Built, rubric: Rubric, env: dict[str, str]):
         self.built, self.rubric, self.env = built, rubric, env
         self.results: dict[str, TestRun] = {}
+        self.budget = sandbox.Budget(rubric.budget)
         self._lock = threading.Lock()
-        self._seconds_spent = 0.0
         self._reruns_for_output = 0
-        self.over_budget = False
 
-    def charge(self, seconds: float) -> None:
-        """Counts a run's time against the chapter's budget."""
-        with self._lock:
-            self._seconds_spent += seconds
-            self.over_budget = self.over_budget or self._seconds_spent >= self.rubric.budget
+    def budget_note(self, what: str) -> str:
+        """Why a test has no result of its own, the budget being used up: `what` happened to it."""
+        return f"{what}: the chapter's {self.rubric.budget:g} s budget for all its tests was used up"
 
     def may_rerun_for_output(self) -> bool:
         """Whether one more crashed test may run again alone to show its own output (RERUN_FOR_OUTPUT)."""
@@ -89,20 +92,33 @@ def invoke(box: sandbox.Sandbox, tree: Path, chapter_run: ChapterRun,
     built = chapter_run.built
     argv = [str(built.test_bin), "--quiet", "--test", ",".join(names), "--xml", "@LOG@"]
     outcome = box.run(argv, cwd=tree, env=chapter_run.env, limits=limits,
-                      read_only=[tree, built.build_dir, chapter_run.env["LD_PRELOAD"]], log_pipe=True)
+                      read_only=[tree, built.build_dir, chapter_run.env["LD_PRELOAD"]], log_pipe=True,
+                      budget=chapter_run.budget)
     return outcome, limits
+
+
+def _processes(count: int) -> str:
+    return f"{count} process" + ("es" if count != 1 else "")
 
 
 def run_alone(box: sandbox.Sandbox, tree: Path, chapter_run: ChapterRun, test: DeclaredTest) -> TestRun:
     """Runs one test on its own, where its log, its output and its exit status are its alone."""
+    if chapter_run.budget.left() <= 0:
+        return TestRun(name=test.name, not_run=chapter_run.budget_note("not run"))
     outcome, limits = invoke(box, tree, chapter_run, [test.name])
-    chapter_run.charge(outcome.seconds)
-    return TestRun(name=test.name, outcome=outcome, limits=limits)
+    unfinished = ""
+    if outcome.stopped:
+        unfinished = chapter_run.budget_note("stopped while it ran")
+    elif outcome.stragglers:
+        unfinished = (f"left {_processes(outcome.stragglers)} running after the test ended (killed by the harness): "
+                      "a test has finished only when every process it started has ended")
+    return TestRun(name=test.name, outcome=outcome, limits=limits, not_run=unfinished)
 
 
 def honest_entries(outcome: sandbox.Outcome, names: list[str]) -> dict[str, LogEntry] | None:
     """The log's entries by name when the run is exactly what an honest runner gives, else None."""
-    if outcome.timed_out or outcome.output_overflow or outcome.log_overflow or outcome.code not in (0, 1):
+    if (outcome.timed_out or outcome.stopped or outcome.output_overflow or outcome.log_overflow or outcome.stragglers
+            or outcome.code not in (0, 1)):
         return None
     entries = parse_log(outcome.log.decode("utf-8", "replace"))
     if not entries or sorted(entry.name for entry in entries) != sorted(names):
@@ -120,13 +136,11 @@ def _crashed(entry: LogEntry) -> bool:
 def run_group(box: sandbox.Sandbox, tree: Path, chapter_run: ChapterRun,
               tests: list[DeclaredTest]) -> dict[str, TestRun]:
     """How each test of a group of one part was run (see the module's comment)."""
-    if chapter_run.over_budget:
-        why = f"not run: the chapter's {chapter_run.rubric.budget:g} s budget for all its tests was used up"
-        return {test.name: TestRun(name=test.name, not_run=why) for test in tests}
+    if chapter_run.budget.left() <= 0:
+        return {test.name: TestRun(name=test.name, not_run=chapter_run.budget_note("not run")) for test in tests}
     entries, outcome, limits = None, None, None
     if len(tests) > 1:
         outcome, limits = invoke(box, tree, chapter_run, [test.name for test in tests])
-        chapter_run.charge(outcome.seconds)
         entries = honest_entries(outcome, [test.name for test in tests])
     results = {}
     for test in tests:

@@ -1,17 +1,19 @@
 """Stage 4, score: each test's verdict (verdict.py) turned into points with the rubric's weights, and a chapter's
 grade made of them. Test names, parts, points and hints come from the pristine test sources (catalogue.py); a
-test without a result scores 0."""
+test without a result scores 0. A failed test carries the evidence of its failure: its own part of the run's output,
+sanitizer reports made readable."""
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from catalogue import DeclaredTest
-from excerpts import output_excerpt
+from excerpts import MAX_MESSAGE, OUTPUT_MARK, clip, output_excerpt, student_paths, symbolize, test_section
 from grades import ChapterGrade, PartScore, TestScore
 from records import Built, TestRun
 from rubric import Rubric
 from verdict import judge
 from workbook import Chapter
+from worktree import symbols_file
 
 PERF_TITLE = "performance against the reference solution"
 
@@ -26,16 +28,30 @@ def _part_scales(tests: Sequence[DeclaredTest], rubric: Rubric) -> dict[int, flo
             for part, points in part_points.items()}
 
 
-def _test_score(test: DeclaredTest, run: TestRun | None, graded: bool, not_graded_why: str,
+def evidence(run: TestRun, built: Built) -> str:
+    """What a failed test printed, it and the processes it started (a forked server's sanitizer report), cut out
+    of its run's output by the marks the runner writes between tests, even when it ran with the rest of its part;
+    its sanitizer frames read with the graded binary's symbols, which the sandbox never saw."""
+    if run.outcome is None:
+        return ""
+    text = test_section(run.outcome.text, built.env.get(OUTPUT_MARK), run.name, alone=run.entry is None)
+    if built.test_bin is not None and built.build_dir is not None and symbols_file(built.build_dir).is_file():
+        text = symbolize(text, str(built.test_bin), str(symbols_file(built.build_dir)))
+    return output_excerpt(text)
+
+
+def _test_score(test: DeclaredTest, run: TestRun | None, built: Built | None, not_graded_why: str,
                 scale: float) -> TestScore:
+    graded = built is not None and built.status == "built"
     verdict = judge(test, run) if graded else None
     passed = verdict is not None and verdict.passed
     max_score = test.points * scale
     return TestScore(part=test.part, name=test.name, points=test.points, max_score=max_score,
                      score=max_score if passed else 0.0, status="pass" if passed else "fail",
-                     message=verdict.message if verdict else not_graded_why, hint=test.hint,
+                     message=clip(student_paths(verdict.message) if verdict else not_graded_why, MAX_MESSAGE),
+                     hint=test.hint,
                      seconds=run.seconds if run else None,
-                     output=output_excerpt(run.own_output) if run and not passed else "")
+                     output=evidence(run, built) if run and built and not passed else "")
 
 
 def _to_chapter_total(scores: list[TestScore], chapter_points: float | None) -> list[TestScore]:
@@ -65,11 +81,12 @@ def score_chapter(chapter: Chapter, files: Mapping[str, str], built: Built | Non
     scales = _part_scales(tests, rubric)
     graded = built is not None and built.status == "built"
     status = "graded" if graded else (built.status if built else "missing")
-    scores = [_test_score(test, runs.get(test.name) if graded else None, graded, f"not run: {status}",
+    scores = [_test_score(test, runs.get(test.name) if graded else None, built, f"not run: {status}",
                           scales[test.part]) for test in tests]
     scores = _to_chapter_total(scores + list(perf), rubric.chapter)
     titles = {**catalogue.parts, **({0: PERF_TITLE} if perf else {})}
-    message = built.message if built is not None and not graded else ""
+    # A graded chapter has a message too when a program it builds on the side did not build (the compiler's errors).
+    message = built.message if built is not None else ""
     if status == "missing":
         message = "no files for this chapter in the submission"
     return ChapterGrade(chapter=chapter.name, title=chapter.title, status=status, message=message, files=dict(files),

@@ -1,5 +1,6 @@
-"""The grading work tree: a pristine copy of the workbook that the sandbox builds in, and the rule that whatever a
-sandboxed build wrote becomes the harness's, read-only to every later run."""
+"""The grading work tree: a pristine copy of the workbook that the sandbox builds in, the rule that whatever a
+sandboxed build wrote becomes the harness's, read-only to every later run, and where the graded binary's symbols are
+kept, out of the sandbox's sight."""
 
 import os
 import shutil
@@ -29,3 +30,10 @@ def own_by_harness(path: Path) -> None:
                 os.lchown(name, 0, 0)
             if not os.path.islink(name):
                 os.chmod(name, status.st_mode & 0o755)
+
+
+def symbols_file(build_dir: Path) -> Path:
+    """Where the unstripped copy of a chapter's graded test binary is kept: beside its build folder, never inside
+    it, since only the build folder is bound into a test's sandbox. The report reads sanitizer frames with it."""
+    build_dir = Path(build_dir)
+    return build_dir.parent / f"{build_dir.name}.symbols" / "test"

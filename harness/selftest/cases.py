@@ -1,28 +1,37 @@
 """Builds the selftest's submissions: the reference solutions, the skeletons, and the hostile cases described by
 hostile/<name>/case.conf. Nothing binary is kept in the repository: archives are made here, at test time.
 
-A hostile case is a small chapter-01 submission, made from a base (the reference solution or the skeleton) and:
-  wrap = FILE FUNCTION   FUNCTION is renamed ferrite_hostile_real_FUNCTION in FILE, and wrap.c (which defines
-                         FUNCTION, usually calling the real one) is appended;
+A hostile case is a small chapter-01 submission (`chapter = NN-name` for another chapter), made from a base (the
+reference solution or the skeleton) and:
+  wrap = FILE FUNCTION   FUNCTION is renamed ferrite_hostile_real_FUNCTION, a static function, in FILE, and wrap.c
+                         (which defines FUNCTION, usually calling the real one) is appended; every other function
+                         of wrap.c or append.c must be static, as the inspection refuses any global name the
+                         chapter's headers do not declare;
   append = FILE          append.c is appended to FILE;
   <source>.c             replaces the base's file;
   copy = CASE            the files of another case;
   given = FILE           FILE is handed in under the name of every file chapter.conf lists as `given` (the case
                          is skipped, with a note, while the chapter lists none);
-  form = tar.gz | zip    handed in as an archive; evil = yes adds entries the unpacker must refuse.
+  form = tar.gz | zip    handed in as an archive; evil = yes adds entries the unpacker must refuse;
+  refused = N            (tar.gz) N more entries with absolute 4000-character names, each refused.
 In every file @WORKBOOK@, @PORT@ and @MARKER@ are replaced by the workbook's path, the selftest listener's port
-and a marker string made for this run (it appears nowhere in the repository).
+and a marker string made for this run (it appears nowhere in the repository); @VAR_TMP_SOCKET@, @RUN_SOCKET@ and
+@ABSTRACT_SOCKET@ by the addresses of the Unix sockets the selftest listens on (the last without its leading NUL).
 
 How it is graded, and what must come out (selftest/run checks each key given):
   options = ...          extra harness/grade options (--no-inspect switches the object inspection off)
   rubrics = selftest     grade with selftest/rubrics/ (shorter timeout, a performance test)
+  rubrics = case         grade with the case's own rubric, hostile/<name>/<NN-name>.conf
   needs = namespaces     skipped, with a note, where bubblewrap cannot run
   expect.percent         0, 100, or partial (strictly between)
   expect.score           points, exactly;  expect.perf: the performance test's points
   expect.status          the chapter's status: graded, build-failed, refused
   expect.message         a regular expression the chapter's message or some failing test's message matches
   expect.failing         a regular expression every failing test's message matches (performance tests aside)
-  expect.notes           regular expressions separated by "; ", each matched by some note of the report"""
+  expect.notes           regular expressions separated by "; ", each matched by some note of the report
+  expect.run_seconds     at most this many seconds of grading besides the chapter's build
+  expect.output          a regular expression the output of some failing test matches, in every report format
+  expect.size            at most this many bytes in each report format"""
 
 import io
 import shutil
@@ -72,7 +81,9 @@ def copy_sources(workbook: Path, origin: str, chapters: list[str], dest: Path) -
 def _wrap(text: str, function: str, extra: str) -> str:
     lines = text.splitlines()
     last = max(number for number, line in enumerate(lines) if line.lstrip().startswith("#include"))
-    lines.insert(last + 1, f"#define {function} ferrite_hostile_real_{function}")
+    # Declared static first, with the type the chapter's header gives FUNCTION, the renamed definition is static too.
+    lines.insert(last + 1, f"static __typeof__({function}) ferrite_hostile_real_{function} __attribute__((unused));\n"
+                           f"#define {function} ferrite_hostile_real_{function}")
     return "#ifndef _GNU_SOURCE\n#define _GNU_SOURCE\n#endif\n" + "\n".join(lines) + \
         f"\n\n#undef {function}\n" + extra
 
@@ -89,9 +100,10 @@ def make_case(workbook: Path, case: dict[str, str], dest: Path, ctx: dict) -> Pa
     files_conf = read_case(case["copy"]) if "copy" in case else case
     base = "solutions" if files_conf.get("base") == "solution" else "chapters"
     tree = dest / "submission"
-    copy_sources(workbook, base, [CHAPTER], tree)
-    chapter_dir = tree / "chapters" / CHAPTER
-    chapter = Workbook(workbook).chapter(CHAPTER)
+    name = case.get("chapter", CHAPTER)
+    copy_sources(workbook, base, [name], tree)
+    chapter_dir = tree / "chapters" / name
+    chapter = Workbook(workbook).chapter(name)
     for replacement in case_dir.iterdir():
         if replacement.name in chapter.sources:
             (chapter_dir / replacement.name).write_text(replacement.read_text())
@@ -112,7 +124,10 @@ def make_case(workbook: Path, case: dict[str, str], dest: Path, ctx: dict) -> Pa
     if form == "dir":
         return tree
     archive = dest / f"submission.{form}"
-    (make_tar if form == "tar.gz" else make_zip)(tree, archive, case.get("evil") == "yes", ctx["NONCE"])
+    if form == "tar.gz":
+        make_tar(tree, archive, case.get("evil") == "yes", ctx["NONCE"], int(case.get("refused", "0")))
+    else:
+        make_zip(tree, archive, case.get("evil") == "yes", ctx["NONCE"])
     return archive
 
 
@@ -126,9 +141,12 @@ def _tar_add(archive: tarfile.TarFile, name: str, data: bytes = b"", kind: bytes
     archive.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
 
 
-def make_tar(tree: Path, archive: Path, evil: bool, nonce: str) -> None:
-    """tree as a .tar.gz under submission/; evil adds the entries the unpacker must refuse."""
-    with tarfile.open(archive, "w:gz") as tarred:
+def make_tar(tree: Path, archive: Path, evil: bool, nonce: str, refused: int = 0) -> None:
+    """tree as a .tar.gz under submission/; evil adds the entries the unpacker must refuse, and `refused` more
+    entries with absolute 4000-character names."""
+    with tarfile.open(archive, "w:gz", compresslevel=6) as tarred:
+        for number in range(refused):
+            _tar_add(tarred, f"/tmp/ferrite-refused-{nonce}-{number:05d}-" + "x" * 4000, b"refused\n")
         tarred.add(tree, arcname="submission")
         if evil:
             _tar_add(tarred, f"../../escape-{nonce}", b"climbed out\n")

@@ -1,0 +1,1 @@
+static int broken(void) { return no_such_variable; }
