@@ -1,5 +1,5 @@
 /*
- * fault.c — chapter 05, part 4: what the kernel prints when something faults.   (given)
+ * fault.c — chapter 05, parts 4 and 6: what the kernel prints when something faults.   (given)
  *
  * Linked into every kernel image. A process's fault stops that process (k_report_fault, called by the loop in
  * kernel.c); a fault in the kernel itself panics (k_kernel_fault, called by k_fault_handler in switch.c). Both

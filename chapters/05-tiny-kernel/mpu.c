@@ -1,5 +1,5 @@
 /*
- * mpu.c — chapter 05, part 4: ARMv7-M MPU region arithmetic.   (exercise skeleton)
+ * mpu.c — chapter 05, part 6: ARMv7-M MPU region arithmetic.   (exercise skeleton)
  *
  * Pure arithmetic, run on the host by the tests; kernel.c writes your two words to MPU_RBAR and MPU_RASR. The
  * register layouts are in mpu.h. Work in uint64_t wherever a size could reach 2^32 — `1u << 32` is undefined.

@@ -1,6 +1,6 @@
 /**
  * @file mpu.h
- * @brief Chapter 05, part 4: ARMv7-M MPU region arithmetic (portable; kernel.c writes the result to hardware).
+ * @brief Chapter 05, part 6: ARMv7-M MPU region arithmetic (portable; kernel.c writes the result to hardware).
  *
  * **Prefix.** `k_` (`K_` for constants) stands for *kernel*, as in kernel.h; the MPU's are `k_mpu_`, `K_MPU_`.
  *

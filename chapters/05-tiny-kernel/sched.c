@@ -1,6 +1,5 @@
 /*
- * sched.c — chapter 05, part 5: fixed-priority ready queues, round-robin inside a priority.   (exercise skeleton)
- * Write it before part 2: the kernel loop runs no process without it (README.md, "The order to work in").
+ * sched.c — chapter 05, part 2: fixed-priority ready queues, round-robin inside a priority.   (exercise skeleton)
  *
  * Portable C: the host tests run it under ASan and Valgrind, and the kernel image runs the same file on the
  * Cortex-M3. Nothing is allocated: the queues are linked through s->next[], indices instead of pointers.

@@ -1,6 +1,6 @@
 /**
  * @file sched.h
- * @brief Chapter 05, part 5: fixed-priority ready queues with round-robin inside a priority (portable).
+ * @brief Chapter 05, part 2: fixed-priority ready queues with round-robin inside a priority (portable).
  *
  * **Prefix.** `k_` (`K_` for constants) stands for *kernel*, as in kernel.h; the scheduler's are `k_sched_`.
  *

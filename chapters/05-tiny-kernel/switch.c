@@ -1,5 +1,5 @@
 /*
- * switch.c — chapter 05, part 2: the context switch and the three trap handlers.   (exercise skeleton)
+ * switch.c — chapter 05, part 4: the context switch and the three trap handlers.   (exercise skeleton)
  *
  * Tock's design, not FreeRTOS's: the kernel is an ordinary loop in privileged thread mode on MSP, and running a
  * process is a function call that returns when the process traps. Going in is `svc 0xff` from the kernel; coming

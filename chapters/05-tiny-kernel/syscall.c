@@ -1,6 +1,5 @@
 /*
  * syscall.c — chapter 05, part 3: checking what a process passes, and doing what it asks.   (exercise skeleton)
- * Write it before part 2: a process prints and exits through k_syscall (README.md, "The order to work in").
  *
  * Portable: the host tests call k_syscall with frames and processes they build (addresses are just numbers
  * there); the kernel calls it with the frame on the process's stack. The rule of the whole file: a number a

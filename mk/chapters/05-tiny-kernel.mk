@@ -20,7 +20,9 @@ K_CROSS ?= arm-none-eabi-gcc
 K_QEMU ?= qemu-system-arm
 K_SIZE ?= arm-none-eabi-size
 KB := $(BUILD)/$(IMPL_TAG)/arm-none-eabi/$(CHS)
-K_SCENARIOS := hello interleave regs crash allow prio exit panic
+# The scenarios, by the part whose QEMU tests boot them: hello, interleave, regs and allow (part 4); prio and exit
+# (part 5); crash and panic (part 6). Part 1 boots part1_boot and part1_panic, below.
+K_SCENARIOS := hello interleave regs allow prio exit crash panic
 K_ARCH := -mcpu=cortex-m3 -mthumb
 K_CFLAGS := -std=c17 -Wall -Wextra -Werror -g -O2 $(K_ARCH) -ffreestanding -fno-common -ffunction-sections \
     -fdata-sections -fno-tree-loop-distribute-patterns -fno-unwind-tables -fno-asynchronous-unwind-tables \
@@ -68,7 +70,7 @@ $(KB)/%.elf: $(K_KERNEL_OBJS) $(KB)/scen/user_%.o $(KB)/scen/boot_check.o chapte
 	$(Q)$(K_CROSS) $(K_LDFLAGS) $(filter %.o,$^) $(K_LDLIBS) -Wl,-Map,$(@:.elf=.map) -o $@
 
 # Part 1's images: the student's boot path with k_main from tests/05-tiny-kernel/images/part1_<name>.c, so that
-# part 1 passes before the student's k_main (part 2 onwards) is written. objcopy makes the student's k_main weak in
+# part 1 passes before the student's k_main (part 4) is written. objcopy makes the student's k_main weak in
 # a copy of kernel.o; the test's strong k_main wins the link, and the rest of the kernel is there only to link.
 K_OBJCOPY ?= arm-none-eabi-objcopy
 K_PART1_OBJS := $(filter-out $(KB)/kernel/kernel.o,$(K_KERNEL_OBJS)) $(KB)/kernel/kernel-weak-main.o

@@ -1,6 +1,6 @@
 /*
- * kernel.c — chapter 05, parts 2-5 on the hardware: loading processes, the MPU, SysTick, the kernel's loop.
- * (reference solution)
+ * kernel.c — chapter 05, parts 4 to 6 on the hardware: loading processes, the kernel's loop, SysTick (part 4),
+ * alarms and idling (part 5), the MPU (part 6).   (reference solution)
  *
  * The loop is Tock's: pick a process, run it until it traps, handle the trap, repeat; sleep in wfi when nothing
  * is ready; exit QEMU when every process has stopped. Every decision is delegated to the portable code
@@ -52,15 +52,25 @@ static void mpu_switch(const k_proc *p)
     __asm__ volatile("dsb\n isb" ::: "memory");
 }
 
+/* Region 1 for p's RAM, computed once at load. A table the MPU cannot enforce must not boot. */
+static void mpu_cover_ram(k_proc *p)
+{
+    k_mpu_region ram;
+    if (k_mpu_cover(p->mem_start, p->mem_size, K_MPU_USER_RW, 1, &ram) != K_OK) {
+        k_printf("kernel: process '%s' asks for %u bytes of RAM, which one MPU region cannot cover\n", p->name,
+                 (unsigned)p->mem_size);
+        k_panic("bad process table");
+    }
+    p->mpu_rbar = ram.rbar;
+    p->mpu_rasr = ram.rasr;
+}
+
 static void load(unsigned pid, const k_app *app)
 {
     k_proc *p = &procs[pid];
-    k_mpu_region ram;
-    if (app->mem_size > K_APP_SLOT || app->mem_size < 128 ||
-        k_mpu_cover((uint32_t)(uintptr_t)_app_ram_start + pid * K_APP_SLOT, app->mem_size, K_MPU_USER_RW, 1, &ram) !=
-            K_OK) {
-        k_printf("kernel: process '%s' asks for %u bytes of RAM, which one MPU region cannot cover\n", app->name,
-                 (unsigned)app->mem_size);
+    if (app->mem_size > K_APP_SLOT || app->mem_size < 128) {
+        k_printf("kernel: process '%s' asks for %u bytes of RAM, outside 128 .. %u\n", app->name, (unsigned)app->mem_size,
+                 (unsigned)K_APP_SLOT);
         k_panic("bad process table");
     }
     *p = (k_proc){.name = app->name, .pid = (uint8_t)pid, .prio = app->prio, .state = K_READY};
@@ -68,8 +78,7 @@ static void load(unsigned pid, const k_app *app)
     p->mem_size = app->mem_size;
     p->code_start = K_USER_CODE_BASE;
     p->code_size = K_USER_CODE_SIZE;
-    p->mpu_rbar = ram.rbar;
-    p->mpu_rasr = ram.rasr;
+    mpu_cover_ram(p);
     p->stack_lo = p->mem_start + 32;
     p->stack_hi = p->mem_start + p->mem_size - 32;
     /* The first "resume" pops this frame: r0 = arg, pc = entry. lr = 0: returning from entry faults. */
@@ -96,6 +105,18 @@ static void expire_alarms(void)
             k_make_ready(&sched, p);
         }
     }
+}
+
+/* Nothing is ready: sleep until the next interrupt. Masked first so a tick cannot slip in between the check and
+ * the wfi; wfi still wakes on a pending interrupt with PRIMASK set. */
+static void idle(void)
+{
+    __asm__ volatile("cpsid i" ::: "memory");
+    if (sched.nonempty == 0) {
+        idle_sleeps++;
+        __asm__ volatile("wfi" ::: "memory");
+    }
+    __asm__ volatile("cpsie i" ::: "memory");
 }
 
 /* Runs process p until it leaves the CPU: yields, blocks, exits, faults or is preempted. */
@@ -178,18 +199,10 @@ void k_main(void)
     while (k_any_alive(procs, nprocs)) {
         expire_alarms();
         int pid = k_sched_next(&sched);
-        if (pid != K_NO_PROC) {
+        if (pid != K_NO_PROC)
             run(&procs[pid]);
-            continue;
-        }
-        /* Nothing ready: sleep until the next interrupt. Masked first so a tick cannot slip in between the
-         * check and the wfi; wfi still wakes on a pending interrupt with PRIMASK set. */
-        __asm__ volatile("cpsid i" ::: "memory");
-        if (sched.nonempty == 0) {
-            idle_sleeps++;
-            __asm__ volatile("wfi" ::: "memory");
-        }
-        __asm__ volatile("cpsie i" ::: "memory");
+        else
+            idle();
     }
     SYST_CSR = 0;
     int status = k_exit_status(procs, nprocs);

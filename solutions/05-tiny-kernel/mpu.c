@@ -1,5 +1,5 @@
 /*
- * mpu.c — chapter 05, part 4: ARMv7-M MPU region arithmetic.   (reference solution)
+ * mpu.c — chapter 05, part 6: ARMv7-M MPU region arithmetic.   (reference solution)
  *
  * Portable arithmetic only; kernel.c writes the two words to MPU_RBAR and MPU_RASR. Sizes are handled as
  * uint64_t wherever a region could be 4 GiB, because 1 << 32 does not fit in 32 bits.

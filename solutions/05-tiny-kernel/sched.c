@@ -1,5 +1,5 @@
 /*
- * sched.c — chapter 05, part 5: fixed-priority ready queues, round-robin inside a priority.   (reference solution)
+ * sched.c — chapter 05, part 2: fixed-priority ready queues, round-robin inside a priority.   (reference solution)
  *
  * Portable: compiled into the host tests and into the kernel image. The queues are linked through indices in
  * fixed arrays, so there is nothing to allocate and nothing to free; the bitmaps make "which queue is the most

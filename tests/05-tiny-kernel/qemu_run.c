@@ -184,7 +184,7 @@ static const char *exit_meaning(int status)
     case K_EXIT_PANIC:
         return "K_EXIT_PANIC: the kernel panicked";
     case K_EXIT_KERNEL_RETURNED:
-        return "K_EXIT_KERNEL_RETURNED: k_main returned, as the skeleton's does; the kernel loop is parts 2 to 5";
+        return "K_EXIT_KERNEL_RETURNED: k_main returned, as the skeleton's does; the kernel loop is part 4";
     case -1:
         return "QEMU did not exit by itself";
     default:

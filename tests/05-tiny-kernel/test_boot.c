@@ -1,7 +1,7 @@
 /*
- * Parts 1 and 2, on QEMU: the kernel boots, prints, panics properly, runs processes and switches between them.
- * These parts are all hardware (boot.c, switch.c, kernel.c), so every test boots an image; see qemu_run.h.
- * Part 1's images take k_main from images/part1_*.c, since the student's k_main is part 2's work.
+ * Part 1, on QEMU: the kernel boots, prints and panics properly. Boot is all hardware (boot.c), so every test
+ * boots an image; see qemu_run.h. Part 1's images take k_main from images/part1_*.c, since the student's k_main
+ * is part 4's work.
  */
 #include "qemu_run.h"
 
@@ -11,7 +11,6 @@
 #include <stddef.h>
 
 FT_PART(1, "boot: vectors, .data/.bss, UART, panic");
-FT_PART(2, "processes and the context switch");
 
 #define BANNER "ferrite kernel 05: booting on mps2-an385"
 
@@ -44,40 +43,3 @@ FT_TEST(1, panic_prints_and_exits_qemu_with_failure, 3,
     k05_scenario("part1_panic", good, bad, K_EXIT_PANIC);
 }
 FT_TIMEOUT(panic_prints_and_exits_qemu_with_failure, 10);
-
-FT_TEST(2, first_process_runs_makes_system_calls_and_exits, 3,
-        "Load the process (frame at the top of its RAM: r0 = arg, pc = entry, xPSR = Thumb bit), enter it with "
-        "k_switch_to_user, and handle its svc: the class is the low byte of the halfword before the stacked pc.")
-{
-    const char *good[] = {"hello: first words from user space", "hello: my RAM is bytes 1024",
-                          "process 'hello' exited with code 0", "all processes stopped.*status 0", NULL};
-    k05_scenario("hello", good, NULL, 0);
-}
-FT_TIMEOUT(first_process_runs_makes_system_calls_and_exits, 10);
-
-FT_TEST(2, systick_interleaves_two_processes_that_never_yield, 3,
-        "Neither process makes a system call while it computes: only SysTick can take the CPU. Enable SysTick "
-        "(RVR = K_TICK_COUNTS - 1, CSR = 7), have its handler return to the kernel when it interrupted a process, "
-        "and let k_sched_should_switch rotate equal priorities after K_SLICE_TICKS.")
-{
-    const char *good[] = {"A: step 0.*B: step 0.*A: step 1.*B: step 1.*A: step 3",
-                          "A: done",
-                          "B: done",
-                          "process 'A' exited with code 0",
-                          "process 'B' exited with code 0",
-                          NULL};
-    const char *bad[] = {"A: step 3.*B: step 0", NULL};
-    k05_scenario("interleave", good, bad, 0);
-}
-FT_TIMEOUT(systick_interleaves_two_processes_that_never_yield, 10);
-
-FT_TEST(2, preemption_preserves_r4_to_r11, 3,
-        "The CPU stacks r0-r3, r12, lr, pc and xPSR; r4-r11 are yours. k_switch_to_user must load them from the "
-        "process stack before entry and store them below the frame (stmdb) when it comes back — and handlers "
-        "must not touch them on the way (naked, r0-r3 only).")
-{
-    const char *good[] = {"regs A: r4-r11 intact", "regs B: r4-r11 intact", NULL};
-    const char *bad[] = {"corrupted", NULL};
-    k05_scenario("regs", good, bad, 0);
-}
-FT_TIMEOUT(preemption_preserves_r4_to_r11, 10);

@@ -1,6 +1,7 @@
 /*
- * Part 4: isolation. The MPU arithmetic runs on the host; two tests boot processes that break the rules and
- * check that they, and only they, are stopped — and that the kernel never faults.
+ * Part 6: isolation. The MPU arithmetic runs on the host; on QEMU, two tests boot processes that break the rules
+ * and check that they, and only they, are stopped — and that the kernel never faults — and one boots a process
+ * table the MPU cannot enforce, which the kernel must refuse.
  */
 #include "qemu_run.h"
 
@@ -9,7 +10,7 @@
 
 #include <stddef.h>
 
-FT_PART(4, "isolation: MPU regions and fault policy");
+FT_PART(6, "isolation: MPU regions and fault policy");
 
 #define RW_ATTRS (K_MPU_RASR_XN | (3u << 24) | (1u << 19) | (1u << 18))
 /* clang-format off */
@@ -17,7 +18,7 @@ FT_PART(4, "isolation: MPU regions and fault policy");
 /* clang-format on */
 #define SRD(bits) ((uint32_t)(bits) << 8)
 
-FT_TEST(4, encode_writes_base_region_size_and_permissions, 2,
+FT_TEST(6, encode_writes_base_region_size_and_permissions, 2,
         "RBAR = base | VALID (bit 4) | region number; RASR = XN | AP | TEX S C B | SRD << 8 | (log2(size) - 1) "
         "<< 1 | ENABLE. A 1 KiB region has SIZE field 9, not 10.")
 {
@@ -33,7 +34,7 @@ FT_TEST(4, encode_writes_base_region_size_and_permissions, 2,
     ck_assert(r.rasr & K_MPU_RASR_XN);
 }
 
-FT_TEST(4, encode_refuses_what_the_mpu_cannot_express, 2,
+FT_TEST(6, encode_refuses_what_the_mpu_cannot_express, 2,
         "A region is a power of two of at least 32 bytes, aligned to its size; only regions of 256 bytes or "
         "more have subregions; there are 8 regions. Refuse anything else with INVAL and leave *out untouched.")
 {
@@ -48,7 +49,7 @@ FT_TEST(4, encode_refuses_what_the_mpu_cannot_express, 2,
     ck_assert_uint_eq(r.rasr, 0x2222);
 }
 
-FT_TEST(4, cover_uses_no_subregions_for_an_aligned_power_of_two, 1,
+FT_TEST(6, cover_uses_no_subregions_for_an_aligned_power_of_two, 1,
         "[start, start+len) that is already an aligned power of two is one region with SRD = 0.")
 {
     k_mpu_region r;
@@ -57,7 +58,7 @@ FT_TEST(4, cover_uses_no_subregions_for_an_aligned_power_of_two, 1,
     ck_assert_uint_eq(r.rasr, RW_ATTRS | SIZE_FIELD(12) | K_MPU_RASR_ENABLE);
 }
 
-FT_TEST(4, cover_disables_the_subregions_past_the_end, 2,
+FT_TEST(6, cover_disables_the_subregions_past_the_end, 2,
         "3 KiB at a 4 KiB boundary: a 4 KiB region with its last two eighths (512 B each) off, SRD = 0xC0. "
         "96 bytes: the 128-byte region has no subregions, so it takes 256 bytes with SRD = 0xF8.")
 {
@@ -69,7 +70,7 @@ FT_TEST(4, cover_disables_the_subregions_past_the_end, 2,
     ck_assert_uint_eq(r.rasr, RW_ATTRS | SRD(0xF8) | SIZE_FIELD(8) | K_MPU_RASR_ENABLE);
 }
 
-FT_TEST(4, cover_finds_an_enclosing_region_for_an_offset_range, 2,
+FT_TEST(6, cover_finds_an_enclosing_region_for_an_offset_range, 2,
         "2 KiB starting 1 KiB into a 4 KiB block does not fit a 2 KiB region (it crosses a 2 KiB boundary): "
         "grow to 4 KiB and disable subregions 0-1 and 6-7, SRD = 0xC3.")
 {
@@ -79,7 +80,7 @@ FT_TEST(4, cover_finds_an_enclosing_region_for_an_offset_range, 2,
     ck_assert_uint_eq(r.rasr, RW_ATTRS | SRD(0xC3) | SIZE_FIELD(12) | K_MPU_RASR_ENABLE);
 }
 
-FT_TEST(4, cover_refuses_ranges_no_region_fits_exactly, 2,
+FT_TEST(6, cover_refuses_ranges_no_region_fits_exactly, 2,
         "If the range is not a whole number of subregions of the smallest enclosing region, no region fits: "
         "SIZE. Never round up silently — the process would get memory it was not given. len 0 and ranges past "
         "4 GiB are INVAL.")
@@ -91,7 +92,7 @@ FT_TEST(4, cover_refuses_ranges_no_region_fits_exactly, 2,
     ck_assert_int_eq(k_mpu_cover(0xffffff00u, 0x200, K_MPU_USER_RW, 1, &r), K_ERR_INVAL);
 }
 
-FT_TEST(4, allows_matches_exactly_the_covered_range, 2,
+FT_TEST(6, allows_matches_exactly_the_covered_range, 2,
         "k_mpu_allows decodes base and size from the registers and refuses any byte in a disabled subregion or "
         "outside the region, and everything when ENABLE is clear. Check it against cover: exactly the range.")
 {
@@ -114,7 +115,7 @@ FT_TEST(4, allows_matches_exactly_the_covered_range, 2,
 
 /* ---- on QEMU ------------------------------------------------------------------------------------------------- */
 
-FT_TEST(4, qemu_a_wild_write_stops_only_the_writer, 3,
+FT_TEST(6, qemu_a_wild_write_stops_only_the_writer, 3,
         "Program region 1 with the running process's RAM before every switch (and enable MemManage in SHCSR, "
         "or the fault escalates to HardFault). A fault taken on PSP stops that process and is reported with "
         "MMFAR; the others finish.")
@@ -130,7 +131,7 @@ FT_TEST(4, qemu_a_wild_write_stops_only_the_writer, 3,
 }
 FT_TIMEOUT(qemu_a_wild_write_stops_only_the_writer, 10);
 
-FT_TEST(4, qemu_a_stack_pointer_into_the_kernel_is_not_trusted, 3,
+FT_TEST(6, qemu_a_stack_pointer_into_the_kernel_is_not_trusted, 3,
         "A process can point its stack anywhere before it traps. Saving r4-r11 below that psp is a privileged "
         "store the MPU does not check: here it lands on the System Control Block (AIRCR, SHCSR ...) and the "
         "board resets or locks up. k_switch_to_user must store nothing outside [stack_lo, stack_hi]; the "
@@ -141,3 +142,14 @@ FT_TEST(4, qemu_a_stack_pointer_into_the_kernel_is_not_trusted, 3,
     k05_scenario("crash", good, bad, K_EXIT_FAULTED);
 }
 FT_TIMEOUT(qemu_a_stack_pointer_into_the_kernel_is_not_trusted, 10);
+
+FT_TEST(6, qemu_a_process_the_mpu_cannot_confine_is_refused_at_boot, 2,
+        "3000 bytes of RAM is not a whole number of subregions of any region that holds it: k_mpu_cover says "
+        "SIZE. mpu_cover_ram must then print which process asked for what and k_panic before anything runs: a "
+        "kernel that boots the table anyway, or rounds the region up, gives the process memory it was not given.")
+{
+    const char *good[] = {"'never'[^\n]*3000", "kernel panic: [^\n]+", NULL};
+    const char *bad[] = {"never: this process must not run", NULL};
+    k05_scenario("panic", good, bad, K_EXIT_PANIC);
+}
+FT_TIMEOUT(qemu_a_process_the_mpu_cannot_confine_is_refused_at_boot, 10);

@@ -1,10 +1,8 @@
 /*
- * Part 3: system calls. The checks and the dispatcher are portable, so most tests run them on the host with a
- * process and a frame built here (addresses are plain numbers: nothing is dereferenced). Two tests boot a
- * process that hands the kernel bad pointers, and one that exits with codes.
+ * Part 3: system calls. The checks and the dispatcher are portable, so the tests run them on the host with a
+ * process and a frame built here (addresses are plain numbers: nothing is dereferenced). The same code meets
+ * real processes on QEMU in part 4 (a process that hands the kernel bad pointers) and part 5 (exit codes).
  */
-#include "qemu_run.h"
-
 #include "ferrite_test.h"
 #include "syscall.h"
 
@@ -289,45 +287,3 @@ FT_TEST(3, memop_and_exit_report_the_callers_own_values, 1,
     ck_assert_int_eq(call(&p, &c, K_SYS_EXIT, K_EXIT_TERMINATE, 42, 0, 0, &f), K_ACT_EXIT);
     ck_assert_int_eq(p.exit_code, 42);
 }
-
-/* ---- on QEMU ------------------------------------------------------------------------------------------------- */
-
-FT_TEST(3, qemu_bad_allow_pointers_return_errors_and_the_process_goes_on, 3,
-        "Every pointer and length a process passes is checked in the kernel: kernel RAM, a wrapping range, past "
-        "its end, a device, null with a length, code for a writable buffer are INVAL (-6); a write longer than "
-        "the allowed buffer is SIZE (-7); a refused allow keeps the old buffer.")
-{
-    const char *good[] = {"allow kernel RAM: -6",
-                          "allow wrapping range: -6",
-                          "allow past my end: -6",
-                          "allow next process: -6",
-                          "allow device: -6",
-                          "allow null with length: -6",
-                          "allow rw into code: -6",
-                          "allow rw my stack: 0",
-                          "allow bad driver: -11",
-                          "ok\nwrite with nothing allowed: -5",
-                          "allow my buffer: 0",
-                          "write longer than allowed: -7",
-                          "refused allow kept the old one: -6",
-                          "write what was allowed: 3",
-                          "subscribe kernel code: -6",
-                          "subscribe my RAM: -6",
-                          "command no such driver: -11",
-                          "memop unknown: -10",
-                          "prober: survived every bad call",
-                          NULL};
-    const char *bad[] = {"kernel panic", "faulted", NULL};
-    k05_scenario("allow", good, bad, 0);
-}
-FT_TIMEOUT(qemu_bad_allow_pointers_return_errors_and_the_process_goes_on, 10);
-
-FT_TEST(3, qemu_exit_codes_reach_the_report_and_qemu, 2,
-        "exit-terminate stores the code; the kernel prints it and, once every process has stopped, exits QEMU "
-        "with the first non-zero code in table order (here 7, not 42).")
-{
-    const char *good[] = {"coder: exiting with 7", "process 'seven' exited with code 7",
-                          "process 'fortytwo' exited with code 42", "status 7", NULL};
-    k05_scenario("exit", good, NULL, 7);
-}
-FT_TIMEOUT(qemu_exit_codes_reach_the_report_and_qemu, 10);

@@ -1,6 +1,6 @@
 /*
  * Part 1's kernel main for the scenario "part1_boot" (pristine: not a student file). Part 1 is the boot path —
- * k_reset, k_uart_init, k_putc — and the student's k_main only comes in part 2, so the part 1 images take their
+ * k_reset, k_uart_init, k_putc — and the student's k_main only comes in part 4, so the part 1 images take their
  * k_main from here (mk/chapters/05-tiny-kernel.mk makes the student's weak): the banner, the .data check, and a
  * clean exit. Linked with the "hello" process table, which nothing runs.
  */

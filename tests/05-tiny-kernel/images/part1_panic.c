@@ -1,8 +1,8 @@
 /*
  * Part 1's kernel main for the scenario "part1_panic" (pristine: not a student file): the banner, then the
  * student's k_panic, which must print "kernel panic: <msg>" and exit QEMU with K_EXIT_PANIC. Linked with the
- * "panic" process table, whose process must never run. (Part 4's refusal of that table is the same panic,
- * reached through k_mpu_cover and load.)
+ * "panic" process table, whose process must never run. (Part 6's refusal of that table is the same panic,
+ * reached through load, mpu_cover_ram and k_mpu_cover, in the student's own k_main.)
  */
 #include "kernel.h"
 

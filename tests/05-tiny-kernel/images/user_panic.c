@@ -1,6 +1,7 @@
 /*
  * Scenario "panic": a process table the kernel must refuse — 3000 bytes of RAM is not a multiple of a subregion,
- * so no MPU region covers it exactly. The kernel must print a panic and exit QEMU with K_EXIT_PANIC.
+ * so no MPU region covers it exactly. The kernel must print a panic and exit QEMU with K_EXIT_PANIC (part 6's
+ * test). Part 1's panic image links the same table beside its own k_main, which panics before loading it.
  */
 #include "user.h"
 
