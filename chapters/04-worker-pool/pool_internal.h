@@ -19,9 +19,12 @@
  *
  * Build it in two passes. First the version that works (parts 2–4): one wp_chan of `wp_task *` that every
  * worker receives from — the study's design with an MPMC channel instead of a shared mpsc receiver, and
- * without its 100 ms sleep per task. Then the fast one (part 5): give each worker a wp_deque, let workers take
- * tasks from the channel in batches (wp_chan_try_recv_many) onto their deque, push tasks submitted from inside a
- * task onto the submitting worker's deque, and let idle workers steal.
+ * without its 100 ms sleep per task. A task that submits to its own pool uses the same queue without waiting
+ * (wp_chan_try_send), and runs the new task itself when the queue is full. Part 2 writes the pool, the worker
+ * loop, the wake-ups and running a task; part 3 adds the handles and the `outstanding` count; part 4 the
+ * cancelling half of shutdown. Each function's TODO says which part adds what. Then the fast one (part 5): give
+ * each worker a wp_deque, let workers take tasks from the channel in batches (wp_chan_try_recv_many) onto their
+ * deque, push tasks submitted from inside a task onto the submitting worker's deque, and let idle workers steal.
  *
  * Where a task can be, from submit to free:  queue -> (a worker's deque) -> running -> freed.
  * Every task is run or cancelled exactly once, and its payload dropped exactly once either way.
@@ -64,7 +67,7 @@ struct wp_handle {
 
 /** @brief One worker thread. */
 struct worker {
-    wp_deque local; /**< part 5: pushed and popped by this worker's thread only; stolen by any thread */
+    wp_deque local; /**< part 5 (unused before): pushed and popped by this worker's thread only; stolen by any */
     /* Written by wp_pool_new() before the thread starts; read-only afterwards: */
     pthread_t thread; /**< joined by wp_pool_shutdown() */
     wp_pool *pool;    /**< the pool it belongs to */
@@ -77,15 +80,15 @@ struct wp_pool {
     struct worker *workers; /**< `n` entries */
     size_t n;               /**< number of workers */
     /* Its own lock: */
-    wp_chan queue; /**< `wp_task *` submitted from outside */
+    wp_chan queue; /**< `wp_task *`: every task in parts 2–4; from part 5, the tasks submitted from outside */
     /* Atomics, no lock: */
     atomic_int state;          /**< running, then draining or cancelling (an enum of yours); set once */
     atomic_size_t sleepers;    /**< workers between their announcement and the end of their wait */
-    atomic_size_t outstanding; /**< tasks submitted and not yet finished */
+    atomic_size_t outstanding; /**< part 3: tasks submitted and not yet finished */
     /* sleep_lock is held by a sleeper from its announcement until it waits on `wake`: */
     pthread_mutex_t sleep_lock; /**< see wakeup.c */
     pthread_cond_t wake;        /**< sleeping workers wait here */
-    /* all_done_lock is held to wait on all_done and to broadcast it: */
+    /* Part 3. all_done_lock is held to wait on all_done and to broadcast it: */
     pthread_mutex_t all_done_lock; /**< pairs with `all_done` */
     pthread_cond_t all_done;       /**< broadcast when `outstanding` drops to 0; wp_pool_wait_idle() waits here */
 };
@@ -99,21 +102,22 @@ extern _Thread_local struct worker *current_worker;
 /*
  * Below, the functions one file offers the others, in the order task.c, wakeup.c, worker.c; each has a stub with
  * a TODO there. Declare here whatever else you add. Helpers worth having, and where they fit:
- *   task.c    wp_handle *handle_new(void): pending, refs = 2, its condition variable on CLOCK_MONOTONIC;
+ *   task.c    (part 3) wp_handle *handle_new(void): pending, refs = 2, its condition variable on CLOCK_MONOTONIC;
  *             void handle_free(wp_handle *h), for a handle no task ever saw (a failed submit) and for the last
  *             owner; void handle_unref(wp_handle *h): refs -= 1 (acq_rel), and the last one frees.
- *   wakeup.c  bool work_visible(wp_pool *p): does the queue, or any deque, hold a task right now?
- *   pool.c    counting `outstanding` down, and waking wp_pool_wait_idle() at zero.
+ *   wakeup.c  bool work_visible(wp_pool *p): does the queue (from part 5: or any deque) hold a task right now?
+ *   pool.c    (part 3) counting `outstanding` down, and waking wp_pool_wait_idle() at zero.
  */
 
 /**
- * @brief Runs the task, drops its payload, reports to its handle, frees @p t (invalid afterwards).
+ * @brief Runs the task, drops its payload, reports to its handle (from part 3), frees @p t (invalid afterwards).
  * @rust `HeapJob::execute` (rayon-core): take the `Box` back, call the `FnOnce`, drop the `Box`
  */
 void task_run_and_free(wp_task *t);
 
 /**
- * @brief Drops the payload unrun, reports ::WP_ERR_CANCELLED to the handle, frees @p t (invalid afterwards).
+ * @brief Part 4: drops the payload unrun, reports ::WP_ERR_CANCELLED to the handle, frees @p t (invalid
+ *        afterwards).
  * @rust dropping an unrun closure; Tokio's `JoinError` whose `is_cancelled()` is true
  */
 void task_cancel_and_free(wp_task *t);

@@ -16,16 +16,16 @@
 
 void task_run_and_free(wp_task *t)
 {
-    /* TODO: call t->type->run(t->payload, &result); then drop the payload (t->type->drop may be NULL); then, if
-     * there is a handle, lock it, set state (done with the result, or failed with run's code as the result),
-     * broadcast, unlock, and drop the task's reference. Free t last. Rust: FnOnce — the payload is consumed by
-     * the call, and dropped right after it, never before. */
+    /* TODO (part 2): call t->type->run(t->payload, &result); then drop the payload (t->type->drop may be NULL);
+     * free t last. Rust: FnOnce — the payload is consumed by the call, and dropped right after it, never before.
+     * Part 3 adds, before the free: if there is a handle, lock it, set state (done with the result, or failed
+     * with run's code as the result), broadcast, unlock, and drop the task's reference. */
     (void)t;
 }
 
 void task_cancel_and_free(wp_task *t)
 {
-    /* TODO: as task_run_and_free without the run: drop the payload, report "cancelled" to the handle, free t.
-     * A cancelling wp_pool_shutdown calls it on every task that never started. */
+    /* TODO (part 4): as task_run_and_free without the run: drop the payload, report "cancelled" to the handle,
+     * free t. A cancelling wp_pool_shutdown calls it on every task that never started. */
     (void)t;
 }

@@ -14,17 +14,19 @@
 
 void wake_one(wp_pool *p)
 {
-    /* TODO: the waker's half. Read sleepers with a seq_cst read-modify-write (atomic_fetch_add of 0), not a plain
-     * load: it is ordered with the sleeper's increment, so either the sleeper sees the task or we see the sleeper.
-     * If one sleeps: lock sleep_lock, pthread_cond_signal(&wake), unlock. Trap: a signal sent without the lock can
-     * land between a sleeper's look and its wait, and the sleeper sleeps through the only wakeup. */
+    /* TODO (part 2): the waker's half. Read sleepers with a seq_cst read-modify-write (atomic_fetch_add of 0),
+     * not a plain load: it is ordered with the sleeper's increment, so either the sleeper sees the task or we see
+     * the sleeper. If one sleeps: lock sleep_lock, pthread_cond_signal(&wake), unlock. Trap: a signal sent
+     * without the lock can land between a sleeper's look and its wait, and the sleeper sleeps through the only
+     * wakeup. */
     (void)p;
 }
 
 void sleep_until_work(wp_pool *p)
 {
-    /* TODO: the sleeper's half, as above: lock sleep_lock; sleepers += 1 (seq_cst); if the pool is still running
-     * and no work is visible (the queue, and in part 5 every deque), pthread_cond_wait(&wake, &sleep_lock);
+    /* TODO (part 2): the sleeper's half, as above: lock sleep_lock; sleepers += 1 (seq_cst); if the pool is still
+     * running and no work is visible (the queue; from part 5 every deque too), pthread_cond_wait(&wake,
+     * &sleep_lock);
      * sleepers -= 1; unlock. No `while` is needed here when the caller searches again after every return,
      * spurious wakeup or not. Rust: Condvar::wait. */
     (void)p;

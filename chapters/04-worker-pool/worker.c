@@ -1,5 +1,5 @@
 /*
- * worker.c — chapter 04, parts 2 and 5: the worker thread, where it finds work, and its loop.   (exercise skeleton)
+ * worker.c — chapter 04, parts 2–5: the worker thread, where it finds work, and its loop.   (exercise skeleton)
  *
  * Read pool_internal.h first. Every function below is yours. Each returns a neutral value so the file compiles
  * and the tests run.
@@ -21,12 +21,14 @@ _Thread_local struct worker *current_worker;
 
 void *worker_main(void *arg)
 {
-    /* TODO: set current_worker = arg. Loop: if the pool is cancelling, leave. Find a task (part 2: wp_chan_try_recv
-     * on the queue; part 5: the order above). If there is one, run it (task_run_and_free) and count it off
-     * outstanding. If not: when the pool is draining and no work is visible, leave; else sleep_until_work, then
-     * search again. Set current_worker back to NULL before returning. Rust: the closure each thread of the study's
-     * pool runs. Trap: leaving a draining pool while another worker's deque still holds tasks gets them cancelled
-     * instead of run. */
+    /* TODO (part 2): set current_worker = arg. Loop: find a task (wp_chan_try_recv on the queue). If there is
+     * one, run it (task_run_and_free). If not: when the pool is draining and no work is visible, leave; else
+     * sleep_until_work, then search again. Set current_worker back to NULL before returning.
+     * Part 3 adds: after running a task, count it off `outstanding` (see wp_pool_wait_idle).
+     * Part 4 adds: at the top of the loop, leave if the pool is cancelling.
+     * Part 5 changes where the task comes from: the order above.
+     * Rust: the closure each thread of the study's pool runs. Trap: leaving a draining pool while another
+     * worker's deque still holds tasks gets them cancelled instead of run. */
     (void)arg;
     return NULL;
 }

@@ -1,7 +1,7 @@
 /*
  * Part 2: the pool. Creating it, submitting with backpressure, and the payload rule: once a submit succeeds the
  * pool owns the payload and drops it exactly once; when a submit fails the caller still owns it. Every test shuts
- * its pool down with WP_DRAIN (the simple half of part 4).
+ * its pool down with WP_DRAIN: the first wp_pool_shutdown, which part 2 writes and part 4 completes.
  */
 #include "support.h"
 
