@@ -151,18 +151,23 @@ progress() {
     fi
 }
 
-# The block the test main prints for the first failure in LOG (the "✗ part N · name" line to the hint), and the
-# first sanitizer report in LOG when the failure was a sanitizer's early exit, trimmed to its first frames.
+# The block the test main prints for the first failure in LOG, the "✗ part N · name" line to the hint: with the
+# sanitizer report the test left, trimmed as the test main shows it (the first report, the frames in the student's
+# files first, the path of the whole one). A report that reached stderr instead (a program the test started, a run
+# without report files) is taken from LOG, its first lines, when the failure was a sanitizer's early exit.
 first_failure() {
-    local log=$1 ch=$2 name
+    local log=$1 ch=$2 name block
     name=$(awk '/^✗ part / { print $5; exit }' "$log")
-    awk '/^✗ part / { p = 1 } p { print } p && /^    hint:/ { exit }' "$log"
-    if grep -q 'Early exit\|Received signal' <(awk '/^✗ part / { p = 1 } p' "$log" | head -n 3); then
+    block=$(awk '/^✗ part / { p = 1 } p { print } p && /^    hint:/ { exit }' "$log")
+    printf '%s\n' "$block"
+    grep -q '^    the whole report' <<<"$block" && return 0
+    if grep -q 'Early exit\|Received signal' <(head -n 3 <<<"$block"); then
         local report
-        report=$(grep -m1 -A14 -E '^==[0-9]+==ERROR: |runtime error: ' "$log")
+        report=$(grep -m1 -A14 -E '^==[0-9]+==ERROR: |^[^ ].*: runtime error: ' "$log")
         [ -n "$report" ] && printf '  the report, its first lines (make check CH=%.2s TEST=%s shows all of it):\n%s\n' \
             "$ch" "$name" "$(sed 's/^/    /' <<<"$report")"
     fi
+    return 0
 }
 
 # What the chapter failed to build with, when it did not: the compiler's first errors.

@@ -1,5 +1,6 @@
 /*
- * ft_select.h — which tests a run of the shared test main (tests/lib/main.c) takes, kept in tests/lib/select.c.
+ * ft_select.h — which tests a run of the shared test main (tests/lib/main.c) takes, and its command line, kept in
+ * tests/lib/select.c.
  * Not for chapter tests: they use ferrite_test.h.
  */
 #ifndef FT_SELECT_H
@@ -25,5 +26,17 @@ size_t ft_select_tests(const ft_test *const *tests, size_t n, const struct ft_se
  * distance, or the name contains what was typed), so that a typo reads as one; and, when the names and the parts
  * each match but no test is in both, where the named tests are. Writes nothing for a selection that is all used. */
 void ft_explain_no_match(FILE *f, const ft_test *const *tests, size_t n, const struct ft_selection *sel);
+
+/** The test binary's command line (main.c's header comment has it), with FT_TEST, FT_PART and FT_FIRST. */
+struct ft_options {
+    bool list;
+    bool quiet;                 /**< tables only, no per-failure details */
+    struct ft_selection select; /**< FT_TEST or --test (whole names only), FT_PART or --part */
+    bool first;                 /**< stop after the first failing test */
+    const char *xml, *tap, *results;
+};
+
+/* The options of the command line @p argv and the environment; a wrong option prints the usage and exits with status 2. */
+struct ft_options ft_parse_options(int argc, char **argv);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * select.c — the shared test main's selection (see ft_select.h): TEST= names or prefixes and PART= numbers, and
- * the near matches shown when a selection takes no test.
+ * the near matches shown when a selection takes no test; and the command line that asks for them.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "ft_select.h"
@@ -217,4 +217,49 @@ void ft_explain_no_match(FILE *f, const ft_test *const *tests, size_t n, const s
         }
         fprintf(f, ", not in PART=%s\n", sel->parts);
     }
+}
+
+/* ---- the command line ----------------------------------------------------------------------------------- */
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: test [--list] [--quiet] [--test NAME[,NAME...]] [--part N[,N...]] [--first] [--xml FILE] "
+            "[--tap FILE] [--results FILE]\n");
+    exit(2);
+}
+
+struct ft_options ft_parse_options(int argc, char **argv)
+{
+    struct ft_options o = {.select = {.names = getenv("FT_TEST"), .parts = getenv("FT_PART")}};
+    if (o.select.names && !*o.select.names)
+        o.select.names = NULL;
+    o.select.prefix = o.select.names != NULL;
+    if (o.select.parts && !*o.select.parts)
+        o.select.parts = NULL;
+    const char *first = getenv("FT_FIRST");
+    o.first = first && *first && strcmp(first, "0");
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_value = i + 1 < argc;
+        if (!strcmp(a, "--list"))
+            o.list = true;
+        else if (!strcmp(a, "--quiet"))
+            o.quiet = true;
+        else if (!strcmp(a, "--test") && has_value)
+            o.select.names = argv[++i], o.select.prefix = false;
+        else if (!strcmp(a, "--part") && has_value)
+            o.select.parts = argv[++i];
+        else if (!strcmp(a, "--first"))
+            o.first = true;
+        else if (!strcmp(a, "--xml") && has_value)
+            o.xml = argv[++i];
+        else if (!strcmp(a, "--tap") && has_value)
+            o.tap = argv[++i];
+        else if (!strcmp(a, "--results") && has_value)
+            o.results = argv[++i];
+        else
+            usage();
+    }
+    return o;
 }
