@@ -33,7 +33,7 @@ from worktree import own_by_harness, symbols_file
 
 SECTIONS_BEFORE_MAIN = re.compile(r"^\.(init_array|fini_array|preinit_array|ctors|dtors|init|fini)(\.|$)")
 RUNNING_SECTION_TYPES = {"INIT_ARRAY", "FINI_ARRAY", "PREINIT_ARRAY"}
-RUNTIME_NAMES = {"main", "_start", "_init", "_fini", "ft_register_test", "ft_register_part"}
+RUNTIME_NAMES = {"main", "_start", "_init", "_fini", "ft_register_test", "ft_register_part", "ft_register_timeout"}
 # GCC's AddressSanitizer gives every object it compiles one constructor (it calls __asan_init and registers the
 # object's globals) and, when the object has globals, one destructor (it unregisters them), each alone in its
 # section at priority 99. Nothing else may run before or after main.

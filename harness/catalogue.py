@@ -1,12 +1,13 @@
-"""The test catalogue: every FT_PART, FT_TEST and FT_TEST_SIGNAL declared in a chapter's pristine test sources,
-read with a small C tokenizer (comments and preprocessor lines skipped, string literals joined). Names, parts,
-points and hints come from here, never from a compiled binary, so nothing a student writes changes what is graded
-or what it is worth. The names the chapter's headers declare are read here too, with the same tokenizer."""
+"""The test catalogue: every FT_PART, FT_TEST, FT_TEST_SIGNAL and FT_TIMEOUT declared in a chapter's pristine test
+sources, read with a small C tokenizer (comments and preprocessor lines skipped, string literals joined). Names,
+parts, points, hints and time limits come from here, never from a compiled binary, so nothing a student writes
+changes what is graded, what it is worth or how long it may run. The names the chapter's headers declare are read
+here too, with the same tokenizer."""
 
 import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 
@@ -25,6 +26,8 @@ class DeclaredTest:
     hint: str       # the concept to revisit when it fails
     file: str       # the test source that declares it (a file name in tests/NN-name/)
     line: int       # the line of the declaration
+    timeout: int    # seconds it may run before it is stopped as hung, before Check's CK_TIMEOUT_MULTIPLIER: what
+                    # its FT_TIMEOUT line gives it, else FT_DEFAULT_TIMEOUT_S (tests/lib/ferrite_test.h)
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,7 @@ def _string_arg(argument, what: str, where: str) -> str:
     return "".join(_unquote(text) for _, text in argument)
 
 
-def _declared_test(macro: str, arguments, where: str, line: int, source: Path) -> DeclaredTest:
+def _declared_test(macro: str, arguments, where: str, line: int, source: Path, timeout: int) -> DeclaredTest:
     signal = macro == "FT_TEST_SIGNAL"
     if len(arguments) != (5 if signal else 4):
         raise CatalogueError(f"{where}: {macro} has {len(arguments)} arguments")
@@ -109,7 +112,8 @@ def _declared_test(macro: str, arguments, where: str, line: int, source: Path) -
         raise CatalogueError(f"{where}: the test name must be an identifier")
     return DeclaredTest(part=_int_arg(arguments[0], "the part", where), name=name_tokens[0][1],
                         points=_int_arg(arguments[2], "the points", where), signal=signal,
-                        hint=_string_arg(arguments[-1], "the hint", where), file=source.name, line=line)
+                        hint=_string_arg(arguments[-1], "the hint", where), file=source.name, line=line,
+                        timeout=timeout)
 
 
 def declared_names(headers: Iterable[Path]) -> frozenset[str]:
@@ -129,16 +133,32 @@ def declared_names(headers: Iterable[Path]) -> frozenset[str]:
     return frozenset(names)
 
 
+_DEFAULT_TIMEOUT = re.compile(r"^[ \t]*#[ \t]*define[ \t]+FT_DEFAULT_TIMEOUT_S[ \t]+(\d+)[ \t]*$", re.M)
+
+
+def default_timeout(test_dir: Path) -> int:
+    """FT_DEFAULT_TIMEOUT_S, as the shared header beside the chapters' test folders defines it
+    (tests/lib/ferrite_test.h): the seconds a test without an FT_TIMEOUT line may run."""
+    header = Path(test_dir).parent / "lib" / "ferrite_test.h"
+    found = _DEFAULT_TIMEOUT.findall(header.read_text()) if header.is_file() else []
+    if len(found) != 1 or int(found[0]) <= 0:
+        raise CatalogueError(f"{header}: no single `#define FT_DEFAULT_TIMEOUT_S <seconds>` the harness can read")
+    return int(found[0])
+
+
 @functools.cache
 def read_catalogue(test_dir: Path) -> Catalogue:
-    """Parts and tests declared in `test_dir`/*.c (tests/NN-name/), with points and hints."""
+    """Parts and tests declared in `test_dir`/*.c (tests/NN-name/), with points, hints and time limits."""
+    default = default_timeout(test_dir)
     parts: dict[int, str] = {}
     tests: list[DeclaredTest] = []
     names: set[str] = set()
+    timeouts: dict[str, int] = {}
     for source in sorted(Path(test_dir).glob("*.c")):
         tokens = list(_tokens(source.read_text()))
+        in_file: set[str] = set()
         for index, (kind, text, line) in enumerate(tokens):
-            if kind != "ident" or text not in ("FT_PART", "FT_TEST", "FT_TEST_SIGNAL"):
+            if kind != "ident" or text not in ("FT_PART", "FT_TEST", "FT_TEST_SIGNAL", "FT_TIMEOUT"):
                 continue
             if index + 1 >= len(tokens) or tokens[index + 1][1] != "(":
                 continue
@@ -149,12 +169,25 @@ def read_catalogue(test_dir: Path) -> Catalogue:
                     raise CatalogueError(f"{where}: FT_PART takes (number, title)")
                 parts[_int_arg(arguments[0], "the part number", where)] = _string_arg(arguments[1], "the title", where)
                 continue
-            test = _declared_test(text, arguments, where, line, source)
+            if text == "FT_TIMEOUT":
+                # The macro names the test's record, which only a test declared above it in the same file has.
+                if len(arguments) != 2 or len(arguments[0]) != 1 or arguments[0][0][1] not in in_file:
+                    raise CatalogueError(f"{where}: FT_TIMEOUT takes (name, seconds) of a test declared above it "
+                                         "in the same file")
+                name, seconds = arguments[0][0][1], _int_arg(arguments[1], "the seconds", where)
+                if name in timeouts or seconds <= 0:
+                    raise CatalogueError(f"{where}: FT_TIMEOUT gives {name} {seconds} s"
+                                         + (", a second time" if name in timeouts else ": must be positive"))
+                timeouts[name] = seconds
+                continue
+            test = _declared_test(text, arguments, where, line, source, default)
             if test.name in names:
                 raise CatalogueError(f"{where}: test {test.name} is declared twice")
             names.add(test.name)
+            in_file.add(test.name)
             tests.append(test)
     for test in tests:
         if test.part not in parts:
             raise CatalogueError(f"{test.file}:{test.line}: test {test.name} names part {test.part}, never declared")
+    tests = [replace(test, timeout=timeouts.get(test.name, test.timeout)) for test in tests]
     return Catalogue(parts=parts, tests=tuple(tests))

@@ -58,10 +58,19 @@ def exit_meanings() -> tuple[tuple[str, str], ...]:
     return tuple(table)
 
 
-def explain(message: str) -> str:
-    """Check's message, with its meaning in parentheses when the exit-status table knows it. A prefix matches up to
-    the end of the message, a comma or a space, so "signal 1" never explains "signal 11"."""
-    for prefix, meaning in exit_meanings():
+TIMEOUT_MESSAGE = "Test timeout expired"  # Check's whole message for a test it stopped at its time limit
+
+
+def meaning(message: str) -> str:
+    """What Check's message means, from the exit-status table; empty when the table does not know it. A prefix
+    matches up to the end of the message, a comma or a space, so "signal 1" never explains "signal 11"."""
+    for prefix, said in exit_meanings():
         if message.startswith(prefix) and message[len(prefix):len(prefix) + 1] in ("", ",", " "):
-            return f"{message} ({meaning})"
-    return message
+            return said
+    return ""
+
+
+def explain(message: str) -> str:
+    """Check's message, with its meaning in parentheses when the exit-status table knows it."""
+    said = meaning(message)
+    return f"{message} ({said})" if said else message

@@ -38,12 +38,15 @@ class Built:
 @dataclass(frozen=True)
 class TestRun:
     """How one test was run: the raw material of its verdict (verdict.py). A test runs with the rest of its part
-    when that run was honest (its entry is then taken from the part's log), or else alone."""
+    when that run was honest (its entry is then taken from the part's log), or else alone. Either way its output is
+    its own section of its run's output (excerpts.test_section)."""
 
     name: str
     outcome: Outcome | None = None  # the sandboxed run: the test's own, or its part's; None if it never ran
     limits: Limits | None = None    # what that run was allowed
     entry: LogEntry | None = None   # its entry in its part's honest log; None when it ran alone
+    limit: float | None = None      # the seconds Check gave it: its own limit (FT_TIMEOUT, else FT_DEFAULT_TIMEOUT_S)
+                                    # times the rubric's timeout_multiplier; None if it never ran
     not_run: str = ""               # why it has no verdict of its own and fails, whatever its log says: it never
                                     # ran (the chapter's budget was used up, a harness fault), it was stopped (the
                                     # budget ran out while it ran), or it never finished (it left a process running)
@@ -62,11 +65,6 @@ class TestRun:
         if self.entry is not None:
             return round(self.entry.duration, 3) if self.entry.duration >= 0 else None
         return round(self.outcome.seconds, 3) if self.outcome is not None else None
-
-    @property
-    def own_output(self) -> str:
-        """What the test printed, when it ran alone (a part's output belongs to no single test)."""
-        return self.outcome.text if self.outcome is not None and self.entry is None else ""
 
     @property
     def own_log(self) -> str:

@@ -6,12 +6,21 @@ goes to a FIFO the harness creates for that run and reads itself; nothing the te
 read back. The verdict is made from that log, the runner's exit status and what the sandbox saw (verdict.py),
 never from stdout.
 
+Each test may run its own limit, as in `make check`: what its FT_TIMEOUT line gives it, else FT_DEFAULT_TIMEOUT_S,
+times the rubric's timeout_multiplier (Check's CK_TIMEOUT_MULTIPLIER, the margin for a loaded grading machine).
+The runner applies the limits it was compiled with; the harness reads the same numbers from the pristine test
+sources (catalogue.py) to bound each run from outside and to size the chapter's budget. A test that hangs costs its
+own limit, and the rest of its part runs on.
+
 Tests run a part at a time, which saves a sandbox and a runner start-up per test. A part's run counts only if it
 is exactly what an honest runner produces: a complete log with one entry per test asked for and no other, and an
 exit status that agrees with it (0 when every entry is a success, 1 otherwise). Anything else (a runner that was
 killed, hung, flooded its output, left a process running, or a log with a duplicate or a stranger in it) and each
-test of the part is run again on its own, where it can only spoil its own result. A test that crashed or tripped a
-sanitizer is also run again alone, so that the report can show its own output.
+test of the part is run again on its own, where it can only spoil its own result.
+
+A test's output is cut from its run's output by the mark the runner writes before each test (FT_MARK_OUTPUT,
+excerpts.test_section): a run keeps all the output it may print, so a test that crashed with the rest of its part
+shows its own output, a sanitizer's report usually, without running again.
 
 A test that leaves a process running after it ends (a daemon, a setsid grandchild) has not finished, whatever its
 log says: the sandbox's reaper counts what a run left, and a test that left anything, run alone, fails.
@@ -20,8 +29,8 @@ Every run of a chapter, retries included, counts against the chapter's budget (s
 run starts once it is used up, and a run still going then is stopped, so a chapter's tests take the budget at most.
 """
 
+import math
 import subprocess
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -33,8 +42,10 @@ from records import Built, TestRun
 from rubric import Rubric
 from workbook import HARNESS
 
-GROUP = 16               # at most this many tests per run
-RERUN_FOR_OUTPUT = 24    # at most this many failed tests per chapter run alone to show their own output
+GROUP = 16           # at most this many tests per run
+TEST_MARGIN = 1.0    # seconds a run may take per test beyond the test's limit: Check's fork, the sanitizer's exit
+RUN_MARGIN = 10.0    # seconds a run may take beyond its tests': the sandbox's and the runner's start
+OUTPUT_LIMIT = 2 * 1024 * 1024  # bytes of output a run may print, all of them kept: every test's section is whole
 
 
 def guard_library(work: Path) -> Path:
@@ -47,9 +58,11 @@ def guard_library(work: Path) -> Path:
 
 
 def test_env(built: Built, rubric: Rubric, guard: Path) -> dict[str, str]:
-    """The test binary's whole environment: `make check`'s, the rubric's timeout, the guard preloaded."""
+    """The test binary's whole environment: `make check`'s, the rubric's timeout multiplier, the guard preloaded.
+    No CK_DEFAULT_TIMEOUT: it would give every test one limit instead of its own."""
     env = {**tool_env(), **built.env}
-    env["CK_DEFAULT_TIMEOUT"] = f"{rubric.timeout:g}"
+    env.pop("CK_DEFAULT_TIMEOUT", None)
+    env["CK_TIMEOUT_MULTIPLIER"] = f"{rubric.timeout_multiplier:g}"
     # ASan must not insist on being first in the library list (the guard is); and, where no memory cgroup
     # exists, its own RSS watchdog is the memory limit.
     asan_options = env.get("ASAN_OPTIONS", "").strip(":")
@@ -59,6 +72,29 @@ def test_env(built: Built, rubric: Rubric, guard: Path) -> dict[str, str]:
     return env
 
 
+def limit(test: DeclaredTest, rubric: Rubric) -> float:
+    """The seconds Check gives `test`: its own limit times the rubric's timeout_multiplier."""
+    return test.timeout * rubric.timeout_multiplier
+
+
+def run_limits(tests: list[DeclaredTest], rubric: Rubric) -> sandbox.Limits:
+    """What one run of `tests` may use: as long as its tests' limits add up to (and a margin), so that a runner
+    that hangs outside any test is stopped, while a test Check stops at its own limit leaves the run going."""
+    seconds = sum(limit(test, rubric) + TEST_MARGIN for test in tests) + RUN_MARGIN
+    # File size: the private /tmp is a size-capped tmpfs, so the limit only has to let sparse files through
+    # (a test may write a page at 4 GiB + 4096 to prove 64-bit offsets).
+    return sandbox.Limits(wall=seconds, cpu=seconds, memory_mb=rubric.memory, pids=rubric.pids, fsize_mb=8192,
+                          keep_output=OUTPUT_LIMIT, max_output=OUTPUT_LIMIT)
+
+
+def chapter_budget(tests: list[DeclaredTest], rubric: Rubric) -> float:
+    """The chapter's budget: the rubric's, else the time its parts' runs may take if every test hangs to its limit
+    (whole seconds)."""
+    if rubric.budget is not None:
+        return rubric.budget
+    return float(math.ceil(sum(run_limits(group, rubric).wall for group in groups_of(tests))))
+
+
 class ChapterRun:
     """The tests of one chapter while they run: their results, and the chapter's budget, which every run of its
     tests counts against. Shared by the threads running the chapter's parts."""
@@ -66,31 +102,20 @@ class ChapterRun:
     def __init__(self, built: Built, rubric: Rubric, env: dict[str, str]):
         self.built, self.rubric, self.env = built, rubric, env
         self.results: dict[str, TestRun] = {}
-        self.budget = sandbox.Budget(rubric.budget)
-        self._lock = threading.Lock()
-        self._reruns_for_output = 0
+        self.seconds = chapter_budget(built.chapter.catalogue().by_part(), rubric)
+        self.budget = sandbox.Budget(self.seconds)
 
     def budget_note(self, what: str) -> str:
         """Why a test has no result of its own, the budget being used up: `what` happened to it."""
-        return f"{what}: the chapter's {self.rubric.budget:g} s budget for all its tests was used up"
-
-    def may_rerun_for_output(self) -> bool:
-        """Whether one more crashed test may run again alone to show its own output (RERUN_FOR_OUTPUT)."""
-        with self._lock:
-            self._reruns_for_output += 1
-            return self._reruns_for_output <= RERUN_FOR_OUTPUT
+        return f"{what}: the chapter's {self.seconds:g} s budget for all its tests was used up"
 
 
 def invoke(box: sandbox.Sandbox, tree: Path, chapter_run: ChapterRun,
-           names: list[str]) -> tuple[sandbox.Outcome, sandbox.Limits]:
-    """One sandboxed run of the test binary for `names`, and the limits it had."""
-    timeout, rubric = chapter_run.rubric.timeout, chapter_run.rubric
-    # File size: the private /tmp is a size-capped tmpfs, so the limit only has to let sparse files through
-    # (a test may write a page at 4 GiB + 4096 to prove 64-bit offsets).
-    limits = sandbox.Limits(wall=len(names) * (timeout + 1) + 10, cpu=len(names) * (timeout + 1) + 10,
-                            memory_mb=rubric.memory, pids=rubric.pids, fsize_mb=8192)
+           tests: list[DeclaredTest]) -> tuple[sandbox.Outcome, sandbox.Limits]:
+    """One sandboxed run of the test binary for `tests`, and the limits it had."""
+    limits = run_limits(tests, chapter_run.rubric)
     built = chapter_run.built
-    argv = [str(built.test_bin), "--quiet", "--test", ",".join(names), "--xml", "@LOG@"]
+    argv = [str(built.test_bin), "--quiet", "--test", ",".join(test.name for test in tests), "--xml", "@LOG@"]
     outcome = box.run(argv, cwd=tree, env=chapter_run.env, limits=limits,
                       read_only=[tree, built.build_dir, chapter_run.env["LD_PRELOAD"]], log_pipe=True,
                       budget=chapter_run.budget)
@@ -105,14 +130,15 @@ def run_alone(box: sandbox.Sandbox, tree: Path, chapter_run: ChapterRun, test: D
     """Runs one test on its own, where its log, its output and its exit status are its alone."""
     if chapter_run.budget.left() <= 0:
         return TestRun(name=test.name, not_run=chapter_run.budget_note("not run"))
-    outcome, limits = invoke(box, tree, chapter_run, [test.name])
+    outcome, limits = invoke(box, tree, chapter_run, [test])
     unfinished = ""
     if outcome.stopped:
         unfinished = chapter_run.budget_note("stopped while it ran")
     elif outcome.stragglers:
         unfinished = (f"left {_processes(outcome.stragglers)} running after the test ended (killed by the harness): "
                       "a test has finished only when every process it started has ended")
-    return TestRun(name=test.name, outcome=outcome, limits=limits, not_run=unfinished)
+    return TestRun(name=test.name, outcome=outcome, limits=limits, limit=limit(test, chapter_run.rubric),
+                   not_run=unfinished)
 
 
 def honest_entries(outcome: sandbox.Outcome, names: list[str]) -> dict[str, LogEntry] | None:
@@ -129,10 +155,6 @@ def honest_entries(outcome: sandbox.Outcome, names: list[str]) -> dict[str, LogE
     return {entry.name: entry for entry in entries}
 
 
-def _crashed(entry: LogEntry) -> bool:
-    return entry.result != "success" and entry.message.startswith(("Early exit", "Received signal"))
-
-
 def run_group(box: sandbox.Sandbox, tree: Path, chapter_run: ChapterRun,
               tests: list[DeclaredTest]) -> dict[str, TestRun]:
     """How each test of a group of one part was run (see the module's comment)."""
@@ -140,13 +162,14 @@ def run_group(box: sandbox.Sandbox, tree: Path, chapter_run: ChapterRun,
         return {test.name: TestRun(name=test.name, not_run=chapter_run.budget_note("not run")) for test in tests}
     entries, outcome, limits = None, None, None
     if len(tests) > 1:
-        outcome, limits = invoke(box, tree, chapter_run, [test.name for test in tests])
+        outcome, limits = invoke(box, tree, chapter_run, tests)
         entries = honest_entries(outcome, [test.name for test in tests])
     results = {}
     for test in tests:
         entry = entries.get(test.name) if entries else None
-        if entry is not None and not (_crashed(entry) and chapter_run.may_rerun_for_output()):
-            results[test.name] = TestRun(name=test.name, outcome=outcome, limits=limits, entry=entry)
+        if entry is not None:
+            results[test.name] = TestRun(name=test.name, outcome=outcome, limits=limits, entry=entry,
+                                         limit=limit(test, chapter_run.rubric))
         else:
             results[test.name] = run_alone(box, tree, chapter_run, test)
     return results

@@ -3,12 +3,13 @@ exit status, and what the sandbox saw. Never from what the program printed. A te
   - the log holds exactly one result, for exactly this test, and it is a success;
   - the test body ran to its end (Check records a duration only then: a test whose process calls exit(0) part way
     is a success to Check, with duration -1, and a failure here), unless the test must die by a signal;
-  - the runner exited with status 0, within the time limit, without flooding its output."""
+  - the runner exited with status 0, within the time limit, without flooding its output.
+A test that Check stopped at its own time limit fails with that limit, in seconds, in its message."""
 
 from dataclasses import dataclass
 
 from catalogue import DeclaredTest
-from checklog import explain, parse_log
+from checklog import TIMEOUT_MESSAGE, explain, meaning, parse_log
 from records import TestRun
 
 
@@ -37,7 +38,8 @@ def judge(test: DeclaredTest, run: TestRun | None) -> Verdict:
         return Verdict(False, run.not_run)
     outcome = run.outcome
     if outcome.timed_out:
-        return Verdict(False, f"did not finish within {run.limits.wall:g} s{_limits_note(run)}")
+        return Verdict(False, f"did not return within {run.limit:g} s, its time limit: the test binary was still "
+                              f"running after {run.limits.wall:g} s and was stopped{_limits_note(run)}")
     if outcome.output_overflow:
         return Verdict(False, f"printed more than {run.limits.max_output // 1024} KiB, the limit; stopped")
     entries = [run.entry] if run.entry is not None else parse_log(run.own_log)
@@ -50,6 +52,9 @@ def judge(test: DeclaredTest, run: TestRun | None) -> Verdict:
         return Verdict(False, f"the test log holds {len(entries)} result(s), not one for {test.name}: something "
                               "other than the runner wrote to it")
     entry = entries[0]
+    if entry.result != "success" and entry.message.startswith(TIMEOUT_MESSAGE):
+        return Verdict(False, f"did not return within {run.limit:g} s, its time limit ({meaning(entry.message)})"
+                              + _limits_note(run))
     if entry.result != "success":
         return Verdict(False, explain(entry.message) + _limits_note(run))
     if not test.signal and entry.duration < 0:

@@ -20,7 +20,7 @@ and a marker string made for this run (it appears nowhere in the repository); @V
 
 How it is graded, and what must come out (selftest/run checks each key given):
   options = ...          extra harness/grade options (--no-inspect switches the object inspection off)
-  rubrics = selftest     grade with selftest/rubrics/ (shorter timeout, a performance test)
+  rubrics = selftest     grade with selftest/rubrics/ (no timeout margin, a performance test)
   rubrics = case         grade with the case's own rubric, hostile/<name>/<NN-name>.conf
   needs = namespaces     skipped, with a note, where bubblewrap cannot run
   expect.percent         0, 100, or partial (strictly between)
@@ -31,6 +31,12 @@ How it is graded, and what must come out (selftest/run checks each key given):
   expect.notes           regular expressions separated by "; ", each matched by some note of the report
   expect.run_seconds     at most this many seconds of grading besides the chapter's build
   expect.output          a regular expression the output of some failing test matches, in every report format
+  expect.timeouts        the tests (names separated by spaces; `*`: any, at least one) that, and no other, fail for
+                         not returning in time, each saying so with its own limit: its FT_TIMEOUT in the test
+                         sources, else FT_DEFAULT_TIMEOUT_S, times the rubric's timeout_multiplier
+  expect.stopped         a regular expression whose group 1, in the output of each of those tests, is how many
+                         seconds the test's own code had waited: its last match lies between half the test's limit
+                         and that limit plus a second (Check stopped it at its own limit)
   expect.size            at most this many bytes in each report format"""
 
 import io

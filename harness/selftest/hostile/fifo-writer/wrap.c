@@ -22,7 +22,7 @@ static const char *runner_argument(const char *flag)
 }
 
 /* A detached grandchild, once per test process: it writes something that is not Check's into the log and stays.
- * The test is quick while its part runs together and slow (2 s, under the rubric's 3 s timeout) when it runs alone:
+ * The test is quick while its part runs together and slow (2 s, under its 3 s limit) when it runs alone:
  * the reruns the spoiled logs cause are where the time goes. */
 static void spoil_the_log(void)
 {
