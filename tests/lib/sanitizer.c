@@ -333,8 +333,10 @@ static bool print_first_report(FILE *f, char *text, const char *name, const char
             n_frames++;
             continue;
         }
-        if (n_frames) /* a stack trace ended */
-            shown += print_trace(f, frames, n_frames, name), n_frames = 0;
+        if (n_frames) { /* a stack trace ended */
+            shown += print_trace(f, frames, n_frames, name);
+            n_frames = 0;
+        }
         if (!first && report_ends(line, body))
             break;
         if (body[strspn(body, " \t")] == '\0')
@@ -356,6 +358,40 @@ static bool print_first_report(FILE *f, char *text, const char *name, const char
     return true;
 }
 
+/* One bug often fails many tests with the same report. The SUMMARY lines already shown, each with the test it was
+ * shown under, so that a repeat takes one line. */
+#define FT_MAX_SUMMARIES 64
+static struct {
+    char summary[512];
+    char test[128];
+} shown_summaries[FT_MAX_SUMMARIES];
+static size_t n_shown_summaries;
+
+/* The test under which the same report as @p text's first was already shown, or NULL (and the report is remembered
+ * for next time under @p name). Two reports are the same when their first SUMMARY line and their first frame (where
+ * the error happened; a leak's SUMMARY alone gives only sizes) are. */
+static const char *shown_before(const char *text, const char *name)
+{
+    const char *at = strstr(text, "SUMMARY: ");
+    const char *frame = strstr(text, "#0 ");
+    if (!at)
+        return NULL;
+    char summary[sizeof shown_summaries[0].summary];
+    int len = snprintf(summary, sizeof summary, "%.*s|%.*s", (int)strcspn(at, "\n"), at,
+                       frame ? (int)strcspn(frame, "\n") : 0, frame ? frame : "");
+    if (len < 0 || (size_t)len >= sizeof summary)
+        len = (int)sizeof summary - 1;
+    for (size_t i = 0; i < n_shown_summaries; i++)
+        if (!strcmp(shown_summaries[i].summary, summary))
+            return shown_summaries[i].test;
+    if (n_shown_summaries < FT_MAX_SUMMARIES) {
+        memcpy(shown_summaries[n_shown_summaries].summary, summary, (size_t)len + 1);
+        snprintf(shown_summaries[n_shown_summaries].test, sizeof shown_summaries[0].test, "%s", name);
+        n_shown_summaries++;
+    }
+    return NULL;
+}
+
 bool ft_print_sanitizer_report(FILE *f, const char *dir, const char *name)
 {
     char path[4096];
@@ -369,7 +405,11 @@ bool ft_print_sanitizer_report(FILE *f, const char *dir, const char *name)
     size_t len = fread(text, 1, sizeof text - 1, in);
     fclose(in);
     text[len] = '\0';
-    if (!print_first_report(f, text, name, path))
+    const char *first_shown_under = shown_before(text, name);
+    if (first_shown_under)
+        fprintf(f, "    the same sanitizer report as under %s%s%s above; this test's: %s\n", FT_BOLD, first_shown_under,
+                FT_RESET, path);
+    else if (!print_first_report(f, text, name, path))
         fprintf(f, "    a sanitizer wrote a report for %s: %s\n", name, path);
     if (files > 1)
         fprintf(f, "    %s%d more report%s from processes the test started: %s/%s.*%s\n", FT_DIM, files - 1,
