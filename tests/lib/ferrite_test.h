@@ -20,6 +20,57 @@
 
 #include <check.h>
 #include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Check's comparison macros hand their operands to a second macro, which quotes them only after macro expansion: a
+ * failed `ck_assert_int_eq(fv_layout_check(FV_LAYOUT_OF(uint32_t)), FV_OK)` would show a compound literal instead
+ * of what the test says. These replacements quote each operand as written and keep Check's message shape, which
+ * tests/lib/messages.c reads to name status values.
+ */
+#define FT_COMPARE_(type_, format_, cast_, x_, op_, y_, x_text_, y_text_)                          \
+    do {                                                                                           \
+        type_ ft_x_ = (x_);                                                                        \
+        type_ ft_y_ = (y_);                                                                        \
+        ck_assert_msg(ft_x_ op_ ft_y_, "Assertion '%s' failed: %s == " format_ ", %s == " format_, \
+                      x_text_ " " #op_ " " y_text_, x_text_, cast_ ft_x_, y_text_, cast_ ft_y_);   \
+    } while (0)
+#define FT_INT_(x_, op_, y_, xt_, yt_) FT_COMPARE_(intmax_t, "%jd", , x_, op_, y_, xt_, yt_)
+#define FT_UINT_(x_, op_, y_, xt_, yt_) FT_COMPARE_(uintmax_t, "%ju", , x_, op_, y_, xt_, yt_)
+#define FT_PTR_(x_, op_, y_, xt_, yt_) FT_COMPARE_(const void *, "%#lx", (unsigned long)(uintptr_t), x_, op_, y_, xt_, yt_)
+
+#undef ck_assert
+#define ck_assert(expr_)                       \
+    ((expr_) ? _mark_point(__FILE__, __LINE__) \
+             : _ck_assert_failed(__FILE__, __LINE__, "Assertion '" #expr_ "' failed", NULL))
+#undef ck_assert_int_eq
+#define ck_assert_int_eq(x_, y_) FT_INT_(x_, ==, y_, #x_, #y_)
+#undef ck_assert_int_ne
+#define ck_assert_int_ne(x_, y_) FT_INT_(x_, !=, y_, #x_, #y_)
+#undef ck_assert_int_lt
+#define ck_assert_int_lt(x_, y_) FT_INT_(x_, <, y_, #x_, #y_)
+#undef ck_assert_int_le
+#define ck_assert_int_le(x_, y_) FT_INT_(x_, <=, y_, #x_, #y_)
+#undef ck_assert_int_gt
+#define ck_assert_int_gt(x_, y_) FT_INT_(x_, >, y_, #x_, #y_)
+#undef ck_assert_int_ge
+#define ck_assert_int_ge(x_, y_) FT_INT_(x_, >=, y_, #x_, #y_)
+#undef ck_assert_uint_eq
+#define ck_assert_uint_eq(x_, y_) FT_UINT_(x_, ==, y_, #x_, #y_)
+#undef ck_assert_uint_ne
+#define ck_assert_uint_ne(x_, y_) FT_UINT_(x_, !=, y_, #x_, #y_)
+#undef ck_assert_uint_lt
+#define ck_assert_uint_lt(x_, y_) FT_UINT_(x_, <, y_, #x_, #y_)
+#undef ck_assert_uint_le
+#define ck_assert_uint_le(x_, y_) FT_UINT_(x_, <=, y_, #x_, #y_)
+#undef ck_assert_uint_gt
+#define ck_assert_uint_gt(x_, y_) FT_UINT_(x_, >, y_, #x_, #y_)
+#undef ck_assert_uint_ge
+#define ck_assert_uint_ge(x_, y_) FT_UINT_(x_, >=, y_, #x_, #y_)
+#undef ck_assert_ptr_eq
+#define ck_assert_ptr_eq(x_, y_) FT_PTR_(x_, ==, y_, #x_, #y_)
+#undef ck_assert_ptr_ne
+#define ck_assert_ptr_ne(x_, y_) FT_PTR_(x_, !=, y_, #x_, #y_)
 
 /** One registered test: what Check needs, plus what the grade needs. */
 typedef struct ft_test {
