@@ -3,8 +3,9 @@
 
 # Build and test: compilers, Check, sanitizer runtimes for clang, Valgrind, bear for clangd users, clang-format.
 DEB_BUILD := make gcc g++ clang libclang-rt-14-dev pkg-config check valgrind bear clang-format
-# Documentation site (python3 draws the benchmark charts).
-DEB_DOCS := doxygen graphviz python3
+# Documentation site (python3 draws the benchmark charts and writes the search index; the theme takes its
+# stylesheets and scripts from doxygen-awesome-css, libjs-highlight.js and libjs-lunr).
+DEB_DOCS := doxygen graphviz python3 doxygen-awesome-css libjs-highlight.js libjs-lunr
 # Chapter 02: the aarch64 shim is cross-built and run under qemu-user; the demo traces system calls.
 DEB_CH02 := gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user strace
 # Chapter 03: the libuv and Tokio echo peers (Tokio is built offline from Debian's crate sources; cargo from

@@ -114,7 +114,7 @@ FT_MUST_USE int ae_conn_init(ae_conn *c, int fd, ae_reactor *reactor, const ae_e
  * ::AE_CONN_BUDGET reads even if more is available (the level-triggered reactor calls again).
  * @return ::AE_PENDING with the interest set to what it waits for; or ::AE_READY when the peer has closed its
  *         side and nothing is owed (`error` 0), when draining and nothing is owed, or on an I/O error (`error` < 0).
- * @rust `Future::poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()>`
+ * @rust ``Future::poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()>``
  */
 ae_poll ae_conn_poll(ae_conn *c);
 

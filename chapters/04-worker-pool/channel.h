@@ -16,7 +16,7 @@
  *   both while holding the mutex; a signal sent before the change, or without the lock between a waiter's check
  *   and its wait, is lost, and the waiter sleeps forever.
  *
- * **Closing** is Rust's "the last `Sender` was dropped": afterwards every send fails with ::WP_ERR_CLOSED, and
+ * **Closing** is Rust's “the last `Sender` was dropped”: afterwards every send fails with ::WP_ERR_CLOSED, and
  * receivers first drain what is left, then see ::WP_ERR_CLOSED. Blocked threads of both kinds wake up.
  *
  * **Error convention** (the whole chapter): fallible functions return a ::wp_status, ::WP_OK is zero and every
