@@ -14,6 +14,7 @@
 #   N_U32=100000000 N_S24=10000000 elements per workload
 #   HUGEPAGES=1                    ask glibc's malloc for transparent huge pages (all three programs alike)
 #   CC=gcc CXX=g++ RUSTC=rustc BUILD=build
+#   RECORD=0                       leave the committed record (results.tsv, results.meta) as it is
 set -euo pipefail
 
 CH=01-ownership-buffers
@@ -74,17 +75,19 @@ if command -v "$RUSTC" >/dev/null; then
     "$RUSTC" -O --edition 2021 "$SRC/vec_bench.rs" -o "$OUT/vec_bench_rs"
     progs+=(rust)
     bins+=("$OUT/vec_bench_rs")
+    bench_meta peer "rust: std's Vec, $(bench_version "$RUSTC" --version)"
 else
-    echo "bench: $RUSTC not found, skipping the Rust peer (install rustup from https://rustup.rs," \
-        "or Debian's package: apt-get install rustc)" >&2
+    bench_note "rust: not measured: $RUSTC not found (install rustup from https://rustup.rs," \
+        "or Debian's package: apt-get install rustc)"
 fi
 if command -v "$CXX" >/dev/null; then
     echo "building ($CXX -O2) ..."
     "$CXX" -std=c++17 -Wall -Wextra -Werror -O2 "$SRC/vec_bench.cpp" -o "$OUT/vec_bench_cpp"
     progs+=(c++)
     bins+=("$OUT/vec_bench_cpp")
+    bench_meta peer "c++: std::vector, $(bench_version "$CXX" --version), libstdc++"
 else
-    echo "bench: $CXX not found, skipping the C++ peer (Debian package: apt-get install g++)" >&2
+    bench_note "c++: not measured: $CXX not found (Debian package: apt-get install g++)"
 fi
 
 # ---- run, round-robin -----------------------------------------------------------------------------------------
@@ -156,9 +159,11 @@ echo "           for reference, generic calls: $(verdict ferrite)"
 echo "raw runs: $TSV"
 
 # ---- summary for the documentation site ------------------------------------------------------------------------
-# docs/plots.py draws one chart per `chart` from this file; the .meta line says when and where it was measured.
+# One chart per `chart`, drawn by docs/plots.py; bench_record (bench/lib.sh), last, makes it the chapter's record.
 bench_summary_begin
 declare -A WHAT=([u32]="u32" [s24]="24-byte structs")
+# peers PROG: the contenders a ferrite bar is compared with (none for the peers themselves).
+peers() { if [[ $1 == ferrite* ]]; then echo "rust,c++"; fi; }
 # One chart per measure ("COLUMN title") and workload; the target (≤ 1.0× Rust) is Rust's wall time.
 for measure in "3 wall time" "4 user CPU time"; do
     for w in u32 s24; do
@@ -166,9 +171,11 @@ for measure in "3 wall time" "4 user CPU time"; do
         if [[ $measure == 3* ]]; then target=$(median rust $w 3); fi
         for p in "ferrite generic:ferrite" "ferrite typed:ferrite-typed" "rust:rust" "c++:c++"; do
             bench_summary_row "push then pop $(bench_count "${N[$w]}") ${WHAT[$w]} — ${measure#* }" "${p%%:*}" \
-                "$(median "${p#*:}" $w "${measure%% *}")" ms lower "$target"
+                "$(median "${p#*:}" $w "${measure%% *}")" ms lower "$target" "$(peers "${p#*:}")"
         done
     done
 done
 bench_summary_meta "chapter 01: push N elements into an empty vector" \
-    "(growth included), pop them all, free; IMPL=$IMPL; medians of $REPS interleaved runs" \
+    "(growth included), pop them all, free; IMPL=$IMPL; medians of $REPS interleaved runs"
+HUGEPAGES=${HUGEPAGES:-0}
+bench_record REPS N_U32 N_S24 HUGEPAGES

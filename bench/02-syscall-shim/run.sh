@@ -17,6 +17,7 @@
 #   REPS=3      rounds (callgrind counts barely vary; more rounds only confirm it)
 #   N=20000     calls per run
 #   CC=gcc RUSTC=rustc BUILD=build
+#   RECORD=0    leave the committed record (results.tsv, results.meta) as it is
 set -euo pipefail
 
 CH=02-syscall-shim
@@ -54,12 +55,15 @@ if command -v "$RUSTC" >/dev/null; then
     echo "building ($RUSTC -O) ..."
     if "$RUSTC" -O --edition 2021 "$SRC/getpid_asm.rs" -o "$OUT/getpid_asm"; then
         routes+=("rust-asm $OUT/getpid_asm asm" "rust-std $OUT/getpid_asm std")
+        bench_meta peer "rust-asm, rust-std: $(bench_version "$RUSTC" --version)"
     else
-        echo "bench: the Rust peer did not build (see above); going on without it" >&2
+        bench_note "rust-asm, rust-std: not measured: the Rust peer did not build (see the run's output)"
     fi
 else
-    echo "bench: $RUSTC not found, skipping the Rust peer (rustup, or Debian's package rustc)" >&2
+    bench_note "rust-asm, rust-std: not measured: $RUSTC not found (rustup, or Debian's package rustc)"
 fi
+bench_meta peer "glibc-syscall, glibc-getpid: $(bench_version ldd --version)"
+bench_meta tool "$(bench_version valgrind --version) (callgrind)"
 
 # ---- count ----------------------------------------------------------------------------------------------------
 # instructions PROGRAM MODE: total instructions executed under callgrind.
@@ -119,13 +123,15 @@ echo "target < 1.0x glibc's syscall(SYS_getpid): $verdict (shim $shim vs $glibc 
 echo "raw counts: $TSV"
 
 # ---- summary for the documentation site ------------------------------------------------------------------------
-# docs/plots.py draws one chart per `chart` from this file; the .meta line says when and where it was measured.
+# One chart per `chart`, drawn by docs/plots.py; bench_record (bench/lib.sh), last, makes it the chapter's record.
 bench_summary_begin
 for route in "${routes[@]}"; do
     read -r name _ _ <<<"$route"
-    label=$name
-    if [[ $name == shim ]]; then label="ferrite shim"; fi
-    bench_summary_row "user-space instructions per getpid" "$label" "$(median "$name")" instructions lower "$glibc"
+    label=$name peers=
+    if [[ $name == shim ]]; then label="ferrite shim" peers="glibc-syscall,rust-asm"; fi
+    bench_summary_row "user-space instructions per getpid" "$label" "$(median "$name")" instructions lower "$glibc" \
+        "$peers"
 done
 bench_summary_meta "chapter 02: user-space instructions per getpid" \
-    "(callgrind, baseline loop subtracted); IMPL=$IMPL; medians of $REPS rounds x $N calls" \
+    "(callgrind, baseline loop subtracted); IMPL=$IMPL; medians of $REPS rounds x $N calls"
+bench_record REPS N

@@ -20,6 +20,7 @@
 #   IDLE_CONNS=10000                idle connections for the memory measurement (0 skips it)
 #   PIN=1                           0: no taskset
 #   CC=gcc BUILD=build CARGO=cargo
+#   RECORD=0                        leave the committed record (results.tsv, results.meta) as it is
 set -euo pipefail
 
 CH=03-async-echo
@@ -101,7 +102,14 @@ elif "$CC" -std=c17 -Wall -Wextra -Werror -O2 "bench/$CH/uv_echo.c" -o "$OUT/uv_
 else
     skipped+=("libuv: uv_echo.c does not build: $(head -n1 "$OUT/uv-build.log")")
 fi
-for s in "${skipped[@]}"; do echo "bench: skipping $s" >&2; done
+for s in "${skipped[@]}"; do bench_note "${s%%:*}: not measured:${s#*:}"; done
+if [[ " ${names[*]} " == *" tokio "* ]]; then
+    bench_meta peer "tokio: crate $(bench_crate_version "$OUT/tokio-echo/Cargo.lock" tokio) (Debian's crate sources)," \
+        "$(bench_version "$CARGO" --version), multi-thread runtime"
+fi
+if [[ " ${names[*]} " == *" libuv "* ]]; then
+    bench_meta peer "libuv: $(pkg-config --modversion libuv) (Debian's libuv1-dev)"
+fi
 
 SERVER_CPU=() CLIENT_CPU=()
 if [[ $PIN == 1 ]] && command -v taskset >/dev/null && (($(nproc) >= 2)); then
@@ -268,8 +276,10 @@ for s in "${skipped[@]}"; do echo "  not run: $s"; done
 echo "raw runs: $TSV${IDLE_CONNS:+, $RSS_TSV}"
 
 # ---- summary for the documentation site ------------------------------------------------------------------------
-# docs/plots.py draws one chart per `chart` from this file; the .meta line says when and where it was measured.
+# One chart per `chart`, drawn by docs/plots.py; bench_record (bench/lib.sh), last, makes it the chapter's record.
 bench_summary_begin
+# peers PROG: the contenders a ferrite bar is compared with (none for the peers themselves).
+peers() { if [[ $1 == ferrite ]]; then echo "tokio,libuv"; fi; }
 # Targets, as judged above: msg/s ≥ 1.5× Tokio's, p99 ≤ Tokio's, bytes per idle connection ≤ ½ of Tokio's.
 for c in "${CONNS[@]}"; do
     for s in "${SIZES[@]}"; do
@@ -277,12 +287,12 @@ for c in "${CONNS[@]}"; do
         tput_target=$(awk -v t="$tokio_tput" 'BEGIN { if (t != "") printf "%.0f", 1.5 * t }')
         for p in ferrite tokio libuv; do
             bench_summary_row "echo ping-pong, $c connections × $s B — throughput" $p "$(median $p "$c" "$s" 4)" msg/s \
-                higher "$tput_target"
+                higher "$tput_target" "$(peers $p)"
         done
         tokio_p99=$(median tokio "$c" "$s" 6)
         for p in ferrite tokio libuv; do
             bench_summary_row "echo ping-pong, $c connections × $s B — p99 round trip" $p "$(median $p "$c" "$s" 6)" \
-                µs lower "$tokio_p99"
+                µs lower "$tokio_p99" "$(peers $p)"
         done
     done
 done
@@ -290,9 +300,11 @@ if [[ -s $RSS_TSV ]]; then
     rss_target=$(awk -v t="${per[tokio]:-}" 'BEGIN { if (t != "") printf "%.0f", t / 2 }')
     for p in ferrite tokio libuv; do
         bench_summary_row "memory per idle connection ($IDLE_CONNS idle, RSS growth)" $p "${per[$p]:-}" bytes lower \
-            "$rss_target"
+            "$rss_target" "$(peers $p)"
     done
 fi
 pinning=${SERVER_CPU:+; servers pinned to CPU 0, client to CPU 1}
 bench_summary_meta "chapter 03: echo ping-pong, every byte checked;" \
     "IMPL=$IMPL; medians of $REPS interleaved runs of ${SECS} s$pinning"
+RUN_SECONDS=$SECS
+bench_record REPS RUN_SECONDS WARMUP IDLE_CONNS PIN

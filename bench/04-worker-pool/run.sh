@@ -17,6 +17,7 @@
 #   IMPL=solutions|chapters|<dir>   whose sources (chapter.conf's `sources`) to benchmark (default: solutions)
 #   REPS=5 TASKS=1000000 SAMPLES=2000 PRODUCERS=2 (the "several producers" count)
 #   CC=gcc BUILD=build CARGO=cargo
+#   RECORD=0    leave the committed record (results.tsv, results.meta) as it is
 set -euo pipefail
 
 CH=04-worker-pool
@@ -61,12 +62,15 @@ if command -v "$CARGO" >/dev/null &&
         RAYON_BIN=$OUT/rayon-target/release/wp-rayon-peer
         progs+=(rayon)
         bins+=("$RAYON_BIN")
+        bench_meta peer "rayon: crate $(bench_crate_version "$OUT/rayon-src/Cargo.lock" rayon)," \
+            "rayon-core $(bench_crate_version "$OUT/rayon-src/Cargo.lock" rayon-core) (Debian's crate sources)," \
+            "$(bench_version "$CARGO" --version)"
     else
-        echo "bench: the rayon peer did not build (see above); continuing without it" >&2
+        bench_note "rayon: not measured: the rayon peer did not build (see the run's output)"
     fi
 else
-    echo "bench: cargo or Debian's librust-rayon-dev not found; skipping the rayon peer" \
-        "(apt-get install librust-rayon-dev; cargo from rustup or apt-get install cargo)" >&2
+    bench_note "rayon: not measured: cargo or Debian's librust-rayon-dev not found" \
+        "(apt-get install librust-rayon-dev; cargo from rustup or apt-get install cargo)"
 fi
 
 GT_BIN=
@@ -78,12 +82,13 @@ if pkg-config --exists glib-2.0 2>/dev/null; then
         $(pkg-config --libs glib-2.0) -o "$GT_BIN"; then
         progs+=(gthreadpool)
         bins+=("$GT_BIN")
+        bench_meta peer "gthreadpool: GLib $(pkg-config --modversion glib-2.0) (Debian's libglib2.0-dev)"
     else
-        echo "bench: the GThreadPool peer did not build (see above); continuing without it" >&2
+        bench_note "gthreadpool: not measured: the GThreadPool peer did not build (see the run's output)"
         GT_BIN=
     fi
 else
-    echo "bench: glib-2.0 not found by pkg-config; skipping GThreadPool (apt-get install libglib2.0-dev)" >&2
+    bench_note "gthreadpool: not measured: glib-2.0 not found by pkg-config (apt-get install libglib2.0-dev)"
 fi
 
 # ---- run, round-robin -----------------------------------------------------------------------------------------
@@ -157,8 +162,10 @@ echo "target ≥ 2× rayon tasks/s (spawn workloads): $verdict (${detail[*]})"
 echo "raw runs: $TSV"
 
 # ---- summary for the documentation site ------------------------------------------------------------------------
-# docs/plots.py draws one chart per `chart` from this file; the .meta line says when and where it was measured.
+# One chart per `chart`, drawn by docs/plots.py; bench_record (bench/lib.sh), last, makes it the chapter's record.
 bench_summary_begin
+# peers PROG WORKLOAD: the contenders a ferrite bar is compared with: the other pools of the workload.
+peers() { if [[ $1 == ferrite ]]; then local w=${WHO[$2]#ferrite }; echo "${w// /,}"; fi; }
 for w in spawn1 spawnP ext1 extP; do
     target=
     if [[ $w == spawn* ]]; then
@@ -166,14 +173,15 @@ for w in spawn1 spawnP ext1 extP; do
     fi
     for p in ${WHO[$w]}; do
         bench_summary_row "$(bench_count "$TASKS") tiny tasks, ${TITLE[$w]}" "$p" "$(median "$p" $w 3)" tasks/s higher \
-            "$target"
+            "$target" "$(peers "$p" "$w")"
     done
 done
 for c in "4 p50" "5 p99"; do
     for p in ${WHO[latency]}; do
         bench_summary_row "submit to run latency, one task at a time — ${c#* }" "$p" "$(median "$p" latency "${c%% *}")" \
-            µs lower ""
+            µs lower "" "$(peers "$p" latency)"
     done
 done
 bench_summary_meta "chapter 04: tiny tasks, $(nproc) workers per pool;" \
     "IMPL=$IMPL; medians of $REPS interleaved runs"
+bench_record REPS TASKS SAMPLES PRODUCERS

@@ -14,6 +14,7 @@
 #   IMPL=solutions|chapters|<dir>   whose kernel (default: solutions)
 #   REPS=15                          boots per image for the boot-time medians
 #   CC=gcc BUILD=build
+#   RECORD=0                         leave the committed record (results.tsv, results.meta) as it is
 set -euo pipefail
 
 CH=05-tiny-kernel
@@ -159,21 +160,23 @@ echo
 echo "peers:"
 echo "  bare-metal image (no kernel): measured above, same run."
 if rustup target list --installed 2>/dev/null | grep -q thumbv7m-none-eabi; then
-    echo "  Tock: not built: building a Tock board needs its repository and crates, which are not in this workspace."
+    tock="building a Tock board needs its repository and crates, which are not in this workspace"
 else
-    echo "  Tock: not built: the Rust target thumbv7m-none-eabi is not installed (rustup target add needs the network)."
+    tock="the Rust target thumbv7m-none-eabi is not installed (rustup target add needs the network)"
 fi
+echo "  Tock: not built: $tock."
 echo "  FreeRTOS (PendSV switch): not built: its sources are not in this workspace and Debian does not package them."
 echo "  For reference only (quoted, not measured here): Tock's minimal kernel was about 7 KB of code in 2018; the"
 echo "  study claims under 64 KB of memory and under 100 ms of boot."
 echo "raw boot runs: $TSV"
 
 # ---- summary for the documentation site ------------------------------------------------------------------------
-# docs/plots.py draws one chart per `chart` from this file; the .meta line says when and where it was measured.
+# One chart per `chart`, drawn by docs/plots.py; bench_record (bench/lib.sh), last, makes it the chapter's record.
 bench_summary_begin
-bench_summary_row "boot: QEMU start to first process output" "ferrite kernel" "$kfirst" ms lower 50
+bare="bare image (no kernel)"
+bench_summary_row "boot: QEMU start to first process output" "ferrite kernel" "$kfirst" ms lower 50 "$bare"
 bench_summary_row "boot: QEMU start to first process output" "bare image (no kernel)" "$bfirst" ms lower 50
-bench_summary_row "boot: QEMU start to QEMU exit" "ferrite kernel" "$kexit" ms lower ""
+bench_summary_row "boot: QEMU start to QEMU exit" "ferrite kernel" "$kexit" ms lower "" "$bare"
 bench_summary_row "boot: QEMU start to QEMU exit" "bare image (no kernel)" "$bexit" ms lower ""
 if ((spans > 0)); then
     switch_chart="context switch — the target is on the save/restore mechanism"
@@ -185,3 +188,9 @@ bench_summary_row "kernel RAM: .data + .bss + stack" "ferrite kernel" "$ram" byt
 bench_summary_meta "chapter 05: the tiny kernel on QEMU mps2-an385" \
     "(Cortex-M3), IMPL=$IMPL, QEMU $(qemu-system-arm --version | awk 'NR == 1 { print $4 }');" \
     "medians of $REPS interleaved boots"
+bench_meta peer "bare image (no kernel): bare_first.c, the same first line with no kernel, built like the kernel"
+bench_meta tool "$(bench_version $CROSS --version)"
+bench_meta tool "$(bench_version $QEMU --version), -icount shift=0; instructions traced with -singlestep -d exec,nochain"
+bench_note "tock: not measured: $tock"
+bench_note "freertos: not measured: its sources are not in this workspace and Debian does not package them"
+bench_record REPS
