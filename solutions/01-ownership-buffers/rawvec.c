@@ -35,7 +35,7 @@ fv_status fv_array_bytes(fv_layout elem, size_t n, size_t *bytes)
     return FV_OK;
 }
 
-/* ---- part 6: the raw buffer ---------------------------------------------------------------------------------- */
+/* ---- part 1: the raw buffer (part 6 tests it with zero-sized elements: invariant I2) ------------------------- */
 
 size_t fv_min_non_zero_cap(size_t elem_size)
 {
