@@ -201,13 +201,19 @@ hint() {
 # Prints a fingerprint of the sources under $1 (for watching without inotifywait).
 fingerprint() { find "$1" -name '*.[ch]' -printf '%p %T@ %s\n' 2>/dev/null | sort | md5sum; }
 
-# Returns when a .c or .h file under $1 changes. Waits in slices of two seconds so that a watch whose make was
-# killed (its parent gone) ends too, instead of waiting on alone.
+# Returns when the .c and .h files under $1 no longer match fingerprint $2, taken before the last run: a file saved
+# while the tests ran counts too. Waits in slices of two seconds so that a watch whose make was killed (its parent
+# gone) ends too, instead of waiting on alone; each slice starts by comparing fingerprints, so a save that falls
+# between two inotifywait calls is not missed either.
 wait_for_change() {
-    local dir=$1 parent=$PPID rc before
+    local dir=$1 before=$2 parent=$PPID rc
     [ -d "$dir" ] || die "watch: $dir is gone"
     if command -v inotifywait >/dev/null; then
         while kill -0 "$parent" 2>/dev/null; do
+            if [ "$(fingerprint "$dir")" != "$before" ]; then
+                sleep 0.2 # an editor may write in several steps
+                return 0
+            fi
             inotifywait -qq -t 2 -r -e close_write,moved_to,create,delete --include '\.[ch]$' "$dir" 2>/dev/null
             rc=$?
             [ "$rc" -eq 2 ] && continue # timed out: nothing changed
@@ -216,10 +222,9 @@ wait_for_change() {
             return 0
         done
     else
-        before=$(fingerprint "$dir")
         while kill -0 "$parent" 2>/dev/null; do
-            sleep 1
             [ "$(fingerprint "$dir")" = "$before" ] || return 0
+            sleep 1
         done
     fi
     exit 0
@@ -239,9 +244,10 @@ watch() {
         echo "watch: inotifywait not found (Debian package inotify-tools: sudo make deps); checking every second"
     fi
     while :; do
-        local parts last title
+        local parts last title stamp
         last=$(part_table "$ch" | tail -n 1 | cut -f1)
         cur=${cur:-${last:-1}}
+        stamp=$(fingerprint "$dir")
         run_tests "$ch" "$log" PART="1-$cur"
         [ -t 1 ] && printf '\033[H\033[2J'
         title=$(part_table "$ch" | awk -F'\t' -v p="$cur" '$1 == p { print $2 }')
@@ -270,13 +276,14 @@ watch() {
                 printf 'make memcheck CH=%.2s runs them under Valgrind too; make solution CH=%.2s shows the reference.\n' \
                     "$ch" "$ch"
             else
+                [ "$failing" -lt "$cur" ] && printf '%spart %s, which passed before, fails now: back to it.%s\n' "$red" "$failing" "$off"
                 cur=$failing
                 echo
                 first_failure "$log" "$ch"
             fi
         fi
         printf '\n%swatching %s/ (save a .c or .h file to run again; Ctrl-C stops)%s\n' "$dim" "$dir" "$off"
-        wait_for_change "$dir"
+        wait_for_change "$dir" "$stamp"
     done
 }
 
