@@ -54,6 +54,8 @@ endef
 #   sources  the files a student writes, taken from $(IMPL): the student's, the solution's or a submission's;
 #            a header listed there is the student's own too, found beside the .c files that include it
 #   given    code the student reads but does not write, taken from chapters/ whatever IMPL is, so it exists once
+#   test_ldflags  linker flags for the test binary alone, not the demo (e.g. -Wl,--wrap=pthread_create, so that a
+#            test can make a library call fail through a __wrap_ function of tests/NN-name/)
 IMPL_SRCS := $(addprefix $(IMPL)/$(CHS)/,$(sources))
 MISSING := $(filter-out $(wildcard $(IMPL_SRCS)),$(IMPL_SRCS))
 IMPL_OBJS := $(patsubst $(IMPL)/$(CHS)/%.c,$(B)/impl/%.o,$(filter %.c,$(IMPL_SRCS)))
@@ -120,7 +122,7 @@ define link_c
 	$(Q)$(CC) $(VFLAGS) $(filter %.o,$^) $(1) $(LDLIBS_CH) -o $@
 endef
 $(TEST_BIN): $(LINKED_OBJS) $(TEST_OBJS)
-	$(call link_c,$(CHECK_LIBS))
+	$(call link_c,$(CHECK_LIBS) $(test_ldflags))
 $(DEMO_BIN): $(LINKED_OBJS) $(B)/demo.o
 	$(call link_c)
 

@@ -3,6 +3,7 @@
 #include "support.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -44,6 +45,55 @@ pthread_t start_thread(void *(*fn)(void *), void *arg)
     pthread_t t;
     ck_assert_msg(pthread_create(&t, NULL, fn, arg) == 0, "pthread_create failed");
     return t;
+}
+
+/* ---- starting threads, watched ------------------------------------------------------------------------------- */
+
+enum { MAX_STARTS = 64 };
+static atomic_int start_calls, start_fail_at, starts, joins;
+static pthread_t started[MAX_STARTS];
+
+void thread_starts_reset(int fail_at)
+{
+    atomic_store(&start_calls, 0);
+    atomic_store(&starts, 0);
+    atomic_store(&joins, 0);
+    atomic_store(&start_fail_at, fail_at);
+}
+
+int thread_start_calls(void) { return atomic_load(&start_calls); }
+int threads_started(void) { return atomic_load(&starts); }
+int thread_joins_entered(void) { return atomic_load(&joins); }
+
+pthread_t thread_started(int i)
+{
+    ck_assert_msg(i >= 0 && i < threads_started() && i < MAX_STARTS, "no thread number %d was recorded", i);
+    return started[i];
+}
+
+/* The linker (--wrap) sends pthread_create and pthread_join here and names the C library's own __real_. */
+int __real_pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *), void *arg);
+int __wrap_pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *), void *arg);
+int __real_pthread_join(pthread_t thread, void **ret);
+int __wrap_pthread_join(pthread_t thread, void **ret);
+
+int __wrap_pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *), void *arg)
+{
+    if (atomic_fetch_add(&start_calls, 1) + 1 == atomic_load(&start_fail_at))
+        return EAGAIN;
+    int rc = __real_pthread_create(thread, attr, start, arg);
+    if (rc == 0) {
+        int i = atomic_fetch_add(&starts, 1);
+        if (i < MAX_STARTS)
+            started[i] = *thread;
+    }
+    return rc;
+}
+
+int __wrap_pthread_join(pthread_t thread, void **ret)
+{
+    atomic_fetch_add(&joins, 1);
+    return __real_pthread_join(thread, ret);
 }
 
 /* ---- gates --------------------------------------------------------------------------------------------------- */

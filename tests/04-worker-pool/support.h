@@ -35,6 +35,21 @@ int count_threads(void);
 /* Starts a thread or fails the test. */
 pthread_t start_thread(void *(*fn)(void *), void *arg);
 
+/* ---- starting and joining threads, watched: pthread_create and pthread_join are wrapped -------------------------- */
+
+/* chapter.conf links the test binary with -Wl,--wrap=pthread_create,--wrap=pthread_join: every such call in it, the
+ * pool's as well as the tests', goes through support.c. From thread_starts_reset(fail_at) on, the calls are counted,
+ * the threads they start recorded in order, and call number @p fail_at (1 = the next) fails with EAGAIN, as it does
+ * when the process may not have another thread; 0 makes none fail. */
+void thread_starts_reset(int fail_at);
+/* pthread_create calls since the reset, the failed one included. */
+int thread_start_calls(void);
+/* Threads started since the reset, and the @p i th of them (0 = the first). */
+int threads_started(void);
+pthread_t thread_started(int i);
+/* pthread_join calls entered since the reset (a shutdown that joins its workers has set its state already). */
+int thread_joins_entered(void);
+
 /* ---- gates: a one-shot barrier a task can wait on ------------------------------------------------------------ */
 
 typedef struct gate {

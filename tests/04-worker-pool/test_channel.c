@@ -118,7 +118,9 @@ FT_TEST(1, close_lets_receivers_drain_then_reports_closed, 2,
     ck_assert_int_eq(v, 1);
     ck_assert_int_eq(wp_chan_recv_timeout(&ch, &v, 10), WP_OK);
     ck_assert_int_eq(v, 2);
+    v = -5; /* closed and empty: nothing is received, so *out stays untouched */
     ck_assert_int_eq(wp_chan_recv(&ch, &v), WP_ERR_CLOSED);
+    ck_assert_msg(v == -5, "wp_chan_recv returned WP_ERR_CLOSED but wrote %d to *out, which must stay untouched", v);
     ck_assert_int_eq(wp_chan_try_recv(&ch, &v), WP_ERR_CLOSED);
     ck_assert_int_eq(wp_chan_recv_timeout(&ch, &v, 10), WP_ERR_CLOSED);
     wp_chan_destroy(&ch);

@@ -61,8 +61,9 @@ FT_TEST(3, a_failing_task_reaches_its_joiner, 3,
 }
 
 FT_TEST(3, join_timeout_gives_up_in_time_and_keeps_the_handle, 3,
-        "On a task that is still running, join_timeout returns WP_ERR_TIMEOUT after about the timeout and the "
-        "handle stays valid: a later wp_join gets the result. Freeing it on timeout is a use after free.")
+        "On a task that is still running, join_timeout returns WP_ERR_TIMEOUT after about the timeout, leaves "
+        "*result untouched (there is no result yet) and the handle stays valid: a later wp_join gets the result. "
+        "Freeing it on timeout is a use after free.")
 {
     track_reset();
     gate g;
@@ -76,6 +77,7 @@ FT_TEST(3, join_timeout_gives_up_in_time_and_keeps_the_handle, 3,
     ck_assert_int_eq(wp_join_timeout(h, 60, &r), WP_ERR_TIMEOUT);
     double waited = now_ms() - t0;
     ck_assert_msg(waited >= 50 && waited < LONG_MS, "join_timeout(60 ms) returned after %.0f ms", waited);
+    ck_assert_msg(r == -1, "a join that timed out wrote %lld to *result, which must stay untouched", (long long)r);
     gate_open(&g);
     ck_assert_int_eq(wp_join_timeout(h, LONG_MS, &r), WP_OK);
     ck_assert_int_eq(r, 1000);

@@ -33,6 +33,47 @@ FT_TEST(2, pool_new_rejects_zero_workers_and_zero_capacity, 2,
     wp_pool_shutdown(p, WP_DRAIN);
 }
 
+static void *return_at_once(void *arg) { return arg; }
+
+/* Polls until the process has @p n threads again: a joined thread leaves /proc/self/task a moment after. A second
+ * is plenty for that, and shorter than the test's timeout, so a thread that is still running is reported as one. */
+static bool threads_back_to(int n)
+{
+    double end = now_ms() + 1000;
+    while (count_threads() != n && now_ms() < end)
+        sleep_ms(1);
+    return count_threads() == n;
+}
+
+FT_TEST(2, pool_new_undoes_everything_when_a_thread_fails_to_start, 3,
+        "pthread_create can fail (EAGAIN: the process may not have another thread). Here the third of four "
+        "fails: wp_pool_new must undo its own work, stop and join the two workers already running, free the "
+        "pool, and return WP_ERR_NOMEM with *out untouched, as Rust's ThreadPoolBuilder::build returns Err and "
+        "drops what it built. Returning at once leaves two threads running and the pool leaked.")
+{
+    /* A first thread makes a sanitizer start its own helper thread (ThreadSanitizer does), before counting. */
+    pthread_join(start_thread(return_at_once, NULL), NULL);
+    int before = count_threads();
+    wp_pool *p = (wp_pool *)&p; /* any non-NULL value: it must stay untouched */
+    wp_pool *const sentinel = p;
+    thread_starts_reset(3);
+    wp_status st = wp_pool_new(&p, 4, 8);
+    int calls = thread_start_calls();
+    thread_starts_reset(0);
+    ck_assert_msg(calls >= 3, "wp_pool_new(4 workers) called pthread_create %d times, want at least 3", calls);
+    ck_assert_int_eq(st, WP_ERR_NOMEM);
+    ck_assert_ptr_eq(p, sentinel);
+    ck_assert_msg(threads_back_to(before), "%d threads still running after the failed wp_pool_new, want %d",
+                  count_threads(), before);
+    /* Nothing is left over that could disturb the next pool. */
+    track_reset();
+    p = make(4, 8);
+    for (int i = 0; i < 8; i++)
+        submit_ok(p, payload_new(i));
+    wp_pool_shutdown(p, WP_DRAIN);
+    ASSERT_RAN_ONCE(0, 7);
+}
+
 FT_TEST(2, every_submitted_task_runs_exactly_once, 3,
         "Each task taken from the queue runs once and its payload is dropped once, right after run. Twice "
         "means two workers took the same slot; never means it was lost (or shutdown did not drain).")

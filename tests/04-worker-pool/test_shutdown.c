@@ -31,6 +31,18 @@ static wp_pool *blocked_pool(gate *g, wp_handle **h, int queued)
     return p;
 }
 
+/* Starts a WP_CANCEL shutdown of a pool from blocked_pool and waits until it has set its state: a shutdown sets it
+ * before it joins the worker, which support.c sees. An implementation that waits some other way first gets a
+ * generous pause instead. Then the blocked task may return: the tasks queued behind it must be cancelled. */
+static void cancel_while_blocked(shutdown_call *c, wp_pool *p)
+{
+    thread_starts_reset(0);
+    shutdown_async(c, p, WP_CANCEL);
+    double end = now_ms() + 500;
+    while (thread_joins_entered() == 0 && now_ms() < end)
+        sleep_ms(1);
+}
+
 FT_TEST(4, shutdown_drain_runs_every_queued_task_first, 2,
         "WP_DRAIN is rayon's Drop: close the queue to new submissions, let the workers run what is queued, and "
         "only then join them. A worker that leaves as soon as it sees the flag drops work on the floor.")
@@ -60,8 +72,7 @@ FT_TEST(4, shutdown_cancel_drops_unstarted_payloads_and_cancels_their_handles, 4
     wp_handle *h[6];
     wp_pool *p = blocked_pool(&g, h, 5);
     shutdown_call c;
-    shutdown_async(&c, p, WP_CANCEL);
-    sleep_ms(50);
+    cancel_while_blocked(&c, p);
     gate_open(&g);
     shutdown_finish(&c);
     int64_t r;
@@ -72,6 +83,32 @@ FT_TEST(4, shutdown_cancel_drops_unstarted_payloads_and_cancels_their_handles, 4
         ck_assert_int_eq(atomic_load(&track_runs[i]), 0);
         ck_assert_int_eq(atomic_load(&track_drops[i]), 1);
     }
+    gate_destroy(&g);
+}
+
+FT_TEST(4, joining_a_cancelled_task_leaves_result_untouched, 2,
+        "A cancelled task never ran, so it has no answer and no failure code: wp_join and wp_join_timeout return "
+        "WP_ERR_CANCELLED and leave *result as it was (Rust: Err(JoinError::Cancelled), no value of T). Writing "
+        "the handle's empty result slot there hands the caller a number nobody computed.")
+{
+    gate g;
+    wp_handle *h[5];
+    wp_pool *p = blocked_pool(&g, h, 4);
+    shutdown_call c;
+    cancel_while_blocked(&c, p);
+    gate_open(&g);
+    shutdown_finish(&c);
+    int64_t r = 0;
+    ck_assert_int_eq(wp_join(h[0], &r), WP_OK);
+    ck_assert_int_eq(r, 1000);
+    r = -77;
+    ck_assert_int_eq(wp_join(h[1], &r), WP_ERR_CANCELLED);
+    ck_assert_msg(r == -77, "wp_join of a cancelled task wrote %lld to *result, which must stay untouched", (long long)r);
+    ck_assert_int_eq(wp_join_timeout(h[2], LONG_MS, &r), WP_ERR_CANCELLED);
+    ck_assert_msg(r == -77, "wp_join_timeout of a cancelled task wrote %lld to *result, which must stay untouched",
+                  (long long)r);
+    ck_assert_int_eq(wp_join(h[3], NULL), WP_ERR_CANCELLED); /* a NULL result is allowed */
+    ck_assert_int_eq(wp_join_timeout(h[4], LONG_MS, NULL), WP_ERR_CANCELLED);
     gate_destroy(&g);
 }
 

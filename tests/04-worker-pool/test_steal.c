@@ -37,9 +37,10 @@ FT_TEST(5, owner_pops_newest_first_and_thieves_steal_oldest_first, 2,
 {
     wp_deque d;
     ck_assert_int_eq(wp_deque_init(&d, 8), WP_OK);
-    void *out = NULL;
+    void *out = item(77);
     ck_assert_ptr_null(wp_deque_pop(&d));
     ck_assert_int_eq(wp_deque_steal(&d, &out), WP_STEAL_EMPTY);
+    ck_assert_ptr_eq(out, item(77)); /* untouched: nothing was stolen */
     for (uintptr_t i = 0; i < 5; i++)
         ck_assert(wp_deque_push(&d, item(i)));
     ck_assert_uint_eq(wp_deque_len(&d), 5);
@@ -251,3 +252,123 @@ FT_TEST(5, spawning_beyond_the_deque_capacity_runs_everything_once, 3,
     ASSERT_RAN_ONCE(0, s.count - 1);
 }
 FT_TIMEOUT(spawning_beyond_the_deque_capacity_runs_everything_once, 10);
+
+/* ---- work in the deque of a busy worker 0 --------------------------------------------------------------------- */
+
+enum { OWN_WORKERS = 3, OWN_MIN_ROUNDS = 20, OWN_MAX_ROUNDS = 2000 };
+#define OWN_BUDGET_MS 1500.0
+
+/* A probe task finds the pool's first thread (worker 0, whose deque is the first one) and, from there, pushes
+ * children onto its own deque round after round while it stays busy: only the other workers can run them. */
+typedef struct own_deque {
+    wp_pool *pool;
+    pthread_t first_worker;
+    atomic_int placed;       /* probes that have started: one per worker */
+    atomic_int on_first;     /* a probe ran on the first worker */
+    atomic_int warm_runs;    /* warm-up children that have run */
+    atomic_int pair_started; /* children of the pairs that have started */
+    atomic_int pair_done;    /* ... and finished */
+    int rounds;              /* rounds that finished */
+    int stalled_round;       /* -1, or the round whose children never both ran */
+} own_deque;
+
+/* Waits for *c to reach @p want without sleeping (a sleep lets every idle worker fall asleep); false after ms. */
+static bool spin_until(atomic_int *c, int want, unsigned ms)
+{
+    double end = now_ms() + ms;
+    while (atomic_load(c) < want) {
+        if (now_ms() > end)
+            return false;
+        sched_yield();
+    }
+    return true;
+}
+
+static int warm_run(void *arg, int64_t *result)
+{
+    atomic_fetch_add(&((own_deque *)arg)->warm_runs, 1);
+    *result = 0;
+    return 0;
+}
+static const wp_task_type warm_task = {warm_run, NULL, "warm-up child"};
+
+/* The two children of a round run at the same time or not at all: each waits until its partner has started. */
+static int pair_run(void *arg, int64_t *result)
+{
+    own_deque *o = arg;
+    int pair = atomic_fetch_add(&o->pair_started, 1) / 2;
+    (void)wait_count(&o->pair_started, 2 * pair + 2, LONG_MS);
+    atomic_fetch_add(&o->pair_done, 1);
+    *result = 0;
+    return 0;
+}
+static const wp_task_type pair_task = {pair_run, NULL, "one of a pair"};
+
+static int probe_run(void *arg, int64_t *result)
+{
+    own_deque *o = arg;
+    *result = 0;
+    atomic_fetch_add(&o->placed, 1);
+    /* Each probe holds its worker until every worker holds one: then exactly one runs on the first worker. */
+    if (!spin_until(&o->placed, OWN_WORKERS, LONG_MS) || !pthread_equal(pthread_self(), o->first_worker))
+        return 0;
+    atomic_store(&o->on_first, 1);
+    double budget_end = now_ms() + OWN_BUDGET_MS;
+    for (int round = 0; round < OWN_MAX_ROUNDS && (round < OWN_MIN_ROUNDS || now_ms() < budget_end); round++) {
+        sleep_ms(1); /* the other two workers go to sleep */
+        /* One child wakes one of them, which runs it and then searches for more for a while. */
+        ck_assert_int_eq(wp_submit(o->pool, &warm_task, o, NULL), WP_OK);
+        if (!spin_until(&o->warm_runs, round + 1, LONG_MS)) {
+            o->stalled_round = round;
+            return 0;
+        }
+        /* 0 to 30 µs later, while it is likely still searching, two children that must run together. The push
+         * needs to wake nobody while a worker searches; that worker takes the first child, and since the second
+         * is still visible in worker 0's deque, it must wake the sleeping one before it stops searching. */
+        double until = now_ms() + (round % 16) * 0.002;
+        while (now_ms() < until)
+            ;
+        ck_assert_int_eq(wp_submit(o->pool, &pair_task, o, NULL), WP_OK);
+        ck_assert_int_eq(wp_submit(o->pool, &pair_task, o, NULL), WP_OK);
+        if (!spin_until(&o->pair_done, 2 * round + 2, LONG_MS)) {
+            o->stalled_round = round;
+            return 0;
+        }
+        o->rounds = round + 1;
+    }
+    return 0;
+}
+static const wp_task_type probe_task = {probe_run, NULL, "probe"};
+
+FT_TEST(5, work_left_in_a_busy_worker_zeros_own_deque_is_found, 3,
+        "Before a worker sleeps, and before the last searching worker stops searching, it looks for work in "
+        "every deque: worker 0's too. Here worker 0 stays busy while its own deque holds a task that another "
+        "worker must run; a look that starts at index 1 (or skips the deque of the worker it thinks is its "
+        "own) lets the others sleep beside pending work, and two tasks that must run together never do.")
+{
+    own_deque o = {.stalled_round = -1};
+    atomic_init(&o.placed, 0);
+    atomic_init(&o.on_first, 0);
+    atomic_init(&o.warm_runs, 0);
+    atomic_init(&o.pair_started, 0);
+    atomic_init(&o.pair_done, 0);
+    thread_starts_reset(0);
+    ck_assert_int_eq(wp_pool_new(&o.pool, OWN_WORKERS, 8), WP_OK);
+    ck_assert_int_ge(threads_started(), 1);
+    o.first_worker = thread_started(0);
+    wp_handle *h[OWN_WORKERS];
+    for (int i = 0; i < OWN_WORKERS; i++)
+        ck_assert_int_eq(wp_submit(o.pool, &probe_task, &o, &h[i]), WP_OK);
+    for (int i = 0; i < OWN_WORKERS; i++) {
+        int64_t r;
+        ck_assert_int_eq(wp_join(h[i], &r), WP_OK);
+    }
+    wp_pool_shutdown(o.pool, WP_DRAIN);
+    ck_assert_msg(atomic_load(&o.on_first), "no probe ran on the pool's first thread (%d of %d probes started)",
+                  atomic_load(&o.placed), OWN_WORKERS);
+    ck_assert_msg(o.stalled_round < 0,
+                  "round %d: a task stayed in worker 0's deque while worker 0 was busy and another worker slept "
+                  "(%d rounds went well before)",
+                  o.stalled_round, o.rounds);
+}
+FT_TIMEOUT(work_left_in_a_busy_worker_zeros_own_deque_is_found, 20);
