@@ -8,7 +8,8 @@
  *
  * What the program must do (tests/02-syscall-shim/test_nolibc.c checks each line):
  *   stdout  "hello from _start: pid <pid>, argc <argc>\n", then "argv[<i>] = <argument>\n" for every argument,
- *           argv[0] included; each line written with one sys_write where it fits;
+ *           argv[0] included, then "edges: <INT64_MIN> -1 0 <INT64_MAX>\n", those four numbers printed by
+ *           line_add_int; each line written with one sys_write where it fits;
  *   stderr  "write(-1) = Err(<n>)\n", where n is the error number the kernel gave for a write to fd -1;
  *   exit    status argc - 1, the number of arguments after the program's name, through sys_exit_group.
  */

@@ -6,7 +6,8 @@
  * start.c) and the shim of parts 1-3. Built with `-ffreestanding -nostdlib -static`: any call into libc would fail to link.
  *
  * What it does (tests/02-syscall-shim checks each line):
- *   stdout  "hello from _start: pid <pid>, argc <argc>\n", then "argv[<i>] = <argument>\n" for every argument;
+ *   stdout  "hello from _start: pid <pid>, argc <argc>\n", then "argv[<i>] = <argument>\n" for every argument,
+ *           then "edges: <INT64_MIN> -1 0 <INT64_MAX>\n", the four numbers printed by line_add_int;
  *   stderr  "write(-1) = Err(<n>)\n", where n is the error number the kernel gave for a write to fd -1;
  *   exit    status argc - 1, the number of arguments after the program's name.
  */
@@ -92,6 +93,15 @@ _Noreturn __attribute__((used)) void nolibc_start(const uintptr_t *sp)
         line_add(&out, "\n");
         line_flush(&out);
     }
+    /* The numbers where a hand-written formatter goes wrong: the most negative, -1, zero, the largest. */
+    line_add(&out, "edges:");
+    static const int64_t edges[] = {INT64_MIN, -1, 0, INT64_MAX};
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+        line_add(&out, " ");
+        line_add_int(&out, edges[i]);
+    }
+    line_add(&out, "\n");
+    line_flush(&out);
 
     /* An error is a value even here: no errno exists to hold it. */
     sys_result bad = sys_write(-1, "x", 1);

@@ -53,9 +53,10 @@ const char *program_path(const char *name, const char *what);
 void run_host_probes(const char *check);
 
 /* Part 4's promises, checked by check_nolibc_output (test_nolibc.c) on the x86_64 and the aarch64 build. */
-enum { CHECK_GREETING = 1, CHECK_ARGS = 2, CHECK_ERROR = 4, CHECK_STATUS = 8 };
+enum { CHECK_GREETING = 1, CHECK_ARGS = 2, CHECK_ERROR = 4, CHECK_STATUS = 8, CHECK_EDGES = 16 };
 /* Checks the selected promises: the greeting line, one line per argument (argv[0] printed as argv0, args the
- * NULL-terminated rest), the error line on stderr, and exit status = number of args. */
+ * NULL-terminated rest), the error line on stderr, exit status = number of args, and the last stdout line
+ * "edges: <INT64_MIN> -1 0 <INT64_MAX>". */
 void check_nolibc_output(const run_result *r, const char *argv0, const char *const *args, int check);
 
 /* Part 5: skips the test when the aarch64 tools are missing, naming the packages. */

@@ -22,7 +22,7 @@ FT_TEST(5, aarch64_nolibc_program_behaves_as_on_x86_64, 3,
     const char *args[] = {"arm", "64", NULL};
     run_result r;
     run_program(argv, &r);
-    check_nolibc_output(&r, prog, args, CHECK_GREETING | CHECK_ARGS | CHECK_ERROR | CHECK_STATUS);
+    check_nolibc_output(&r, prog, args, CHECK_GREETING | CHECK_ARGS | CHECK_ERROR | CHECK_STATUS | CHECK_EDGES);
 }
 
 FT_TEST(5, aarch64_raw_calls_with_one_to_five_arguments_match_libc, 2,

@@ -56,7 +56,17 @@ void check_nolibc_output(const run_result *r, const char *argv0, const char *con
                           (int)strlen(want) - 1, want, (int)strcspn(line, "\n"), line);
             line += strlen(want);
         }
+        if (!strncmp(line, "edges:", 6)) /* checked by CHECK_EDGES */
+            line += strcspn(line, "\n") + (line[strcspn(line, "\n")] == '\n');
         ck_assert_msg(*line == '\0', "unexpected output after the arguments: \"%s\"", line);
+    }
+    if (check & CHECK_EDGES) {
+        static const char want[] = "edges: -9223372036854775808 -1 0 9223372036854775807\n";
+        const char *at = strstr(r->out, "\nedges:");
+        ck_assert_msg(at, "no line \"edges: ...\" after the arguments in \"%s\"", r->out);
+        at++;
+        ck_assert_msg(!strncmp(at, want, strlen(want)) && at[strlen(want)] == '\0',
+                      "the last line must be \"%.*s\", got \"%s\"", (int)strlen(want) - 1, want, at);
     }
     if (check & CHECK_ERROR)
         ck_assert_msg(!strcmp(r->err, "write(-1) = Err(9)\n"),
@@ -85,6 +95,18 @@ FT_TEST(4, nolibc_prints_every_argument_from_the_initial_stack, 3,
     run_result r;
     run_nolibc(nolibc_path(), args, &r);
     check_nolibc_output(&r, nolibc_path(), args, CHECK_GREETING | CHECK_ARGS);
+}
+
+FT_TEST(4, nolibc_prints_negative_numbers_down_to_int64_min, 2,
+        "After the arguments comes \"edges: -9223372036854775808 -1 0 9223372036854775807\". Two's complement "
+        "has one more negative number than positive: -v overflows for INT64_MIN (undefined behaviour), and a "
+        "wrong negation shifts every negative number. Negate in unsigned arithmetic, u = 0 - (uint64_t)v, then "
+        "print '-' and the digits of u.")
+{
+    const char *args[] = {"-1", NULL};
+    run_result r;
+    run_nolibc(nolibc_path(), args, &r);
+    check_nolibc_output(&r, nolibc_path(), args, CHECK_ARGS | CHECK_EDGES);
 }
 
 FT_TEST(4, nolibc_exit_status_counts_the_arguments, 2,

@@ -234,7 +234,7 @@ static void limit_fds(int room)
     setrlimit(RLIMIT_NOFILE, &rl);
 }
 
-static void child_main(const ae_config *cfg, int fd_room, int report)
+static void child_main(const ae_config *cfg, int fd_room, int report, int stats)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     int before = fd_count(0);
@@ -257,23 +257,29 @@ static void child_main(const ae_config *cfg, int fd_room, int report)
         limit_fds(fd_room);
     rc = ae_server_run(&s);
     ae_server_close(&s);
+    ssize_t ws = write(stats, &s.stats, sizeof s.stats); /* a pipe holds that much without a reader */
+    (void)ws;                                            /* the parent notices a missing report */
+    close(stats);
     if (rc != 0)
         exit(CHILD_RUN_FAILED);
-    exit(fd_count(0) == before - 1 ? 0 : CHILD_FD_LEAK); /* `before` counted the report pipe, now closed */
+    exit(fd_count(0) == before - 2 ? 0 : CHILD_FD_LEAK); /* `before` counted both pipes, now closed */
 }
 
 test_server server_start(const ae_config *cfg, int fd_room)
 {
-    int p[2];
+    int p[2], st[2];
     ck_assert(pipe2(p, O_CLOEXEC) == 0);
+    ck_assert(pipe2(st, O_CLOEXEC | O_NONBLOCK) == 0);
     fflush(NULL);
     pid_t pid = fork();
     ck_assert(pid >= 0);
     if (pid == 0) {
         close(p[0]);
-        child_main(cfg, fd_room, p[1]);
+        close(st[0]);
+        child_main(cfg, fd_room, p[1], st[1]);
     }
     close(p[1]);
+    close(st[1]);
     struct {
         int rc;
         uint16_t port;
@@ -287,10 +293,11 @@ test_server server_start(const ae_config *cfg, int fd_room)
     if (n != (ssize_t)sizeof msg || msg.rc != 0) {
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
+        close(st[0]);
         ck_abort_msg("the server did not start: ae_server_open returned %d (%s)", msg.rc,
                      n == (ssize_t)sizeof msg ? strerror(-msg.rc) : "no answer from the child");
     }
-    return (test_server){pid, msg.port};
+    return (test_server){.pid = pid, .port = msg.port, .stats_fd = st[0]};
 }
 
 void assert_server_alive(const test_server *ts)
@@ -319,6 +326,10 @@ void server_stop(test_server *ts, int sig, int timeout_ms, bool strict)
         waitpid(ts->pid, &status, 0);
     }
     ts->pid = 0;
+    if (!timed_out) /* the child wrote before exiting, so the bytes are there (or never will be) */
+        ts->have_stats = read(ts->stats_fd, &ts->stats, sizeof ts->stats) == (ssize_t)sizeof ts->stats;
+    close(ts->stats_fd);
+    ts->stats_fd = -1;
     ck_assert_msg(!(strict && timed_out),
                   "the server was still running %d ms after signal %d: it must stop "
                   "accepting, drain, close everything and return from ae_server_run",

@@ -68,6 +68,9 @@ void tcp_pair(int fds[2]);
 typedef struct test_server {
     pid_t pid;
     uint16_t port;
+    int stats_fd;    /* read end of the pipe the child writes its final ae_stats to */
+    bool have_stats; /* set by server_stop() once the child exited and reported */
+    ae_stats stats;  /* the server's counters after ae_server_close(), valid when have_stats */
 } test_server;
 
 /** Exit statuses of the server child besides 0. */
@@ -80,8 +83,9 @@ enum { CHILD_RUN_FAILED = 3, CHILD_FD_LEAK = 4, CHILD_OPEN_FAILED = 5 };
 test_server server_start(const ae_config *cfg, int fd_room);
 
 /**
- * Stops the server with @p sig and waits @p timeout_ms. Fails the test if the child crashed, was killed by a
- * signal other than ours, or exited non-zero (a failed run, an fd leak, a sanitizer or Valgrind report).
+ * Stops the server with @p sig and waits @p timeout_ms. A child that exited reports its final counters
+ * (`s.stats` after ae_server_close()) in @p ts->stats, with @p ts->have_stats set. Fails the test if the child crashed, was
+ * killed by a signal other than ours, or exited non-zero (a failed run, an fd leak, a sanitizer or Valgrind report).
  * @p strict: also fail if it was still running after the timeout (then it is killed either way).
  */
 void server_stop(test_server *ts, int sig, int timeout_ms, bool strict);
