@@ -150,8 +150,7 @@ bool u32s_are(const fv_vec *v, const uint32_t *values, size_t n, char *why, size
         ck_assert_msg(u32s_are((v), want_, sizeof want_ / sizeof want_[0], why_, sizeof why_), "%s", why_); \
     } while (0)
 
-/* The dangling pointer an empty buffer of this alignment must hold. A function, not a macro, so that a failed
- * assertion quotes `DANGLING(4)` rather than its expansion. */
+/* The dangling pointer an empty buffer of this alignment must hold. */
 static inline void *DANGLING(size_t align) { return (void *)(uintptr_t)align; }
 
 #endif

@@ -27,6 +27,10 @@
 bool under_valgrind(void);
 /** @p normal, or @p valgrind under Valgrind. */
 int scaled(int normal, int valgrind);
+
+/* How long a server that must exit may take to do so: milliseconds when the machine is idle, seconds when it is busy
+ * (LeakSanitizer's check at exit, a grader beside it); the bound is only for a server that never exits. */
+#define EXIT_MS scaled(10000, 30000)
 /** Monotonic milliseconds. */
 int64_t now_ms(void);
 void sleep_ms(int ms);

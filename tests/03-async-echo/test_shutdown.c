@@ -15,10 +15,6 @@
 
 FT_PART(5, "timers and graceful shutdown");
 
-/* How long a correct server may take to exit after the signal: milliseconds when the machine is idle, seconds when
- * it is busy (LeakSanitizer's check at exit, a grader beside it); the bound is only for a server that never exits. */
-#define STOP_MS scaled(10000, 30000)
-
 FT_TEST(5, an_idle_connection_is_closed_after_the_timeout, 2,
         "Each connection has a deadline, last activity + idle_timeout_ms. The loop's epoll_wait timeout is the "
         "nearest deadline; after each wake-up, close every connection whose deadline has passed (an orderly "
@@ -34,7 +30,7 @@ FT_TEST(5, an_idle_connection_is_closed_after_the_timeout, 2,
     ck_assert_msg(end == PEER_EOF, "an idle connection was not closed (or not with EOF) within %d ms", scaled(3000, 10000));
     ck_assert_msg(waited >= 150, "closed after %lld ms of a 200 ms idle timeout", (long long)waited);
     close(fd);
-    server_stop(&ts, SIGTERM, STOP_MS, true);
+    server_stop(&ts, SIGTERM, EXIT_MS, true);
     ck_assert_msg(ts.have_stats, "the server exited without reporting its counters");
     ck_assert_msg(ts.stats.timed_out == 1 && ts.stats.accepted == 1 && ts.stats.closed == 1,
                   "stats after one client closed by the idle timer: timed_out %llu, accepted %llu, closed %llu "
@@ -63,7 +59,7 @@ FT_TEST(5, activity_pushes_the_idle_deadline_back, 2,
     ck_assert_msg(idle_closed, "the idle connection was never closed: no timer at all?");
     close(busy);
     close(idle);
-    server_stop(&ts, SIGTERM, STOP_MS, true);
+    server_stop(&ts, SIGTERM, EXIT_MS, true);
     ck_assert_msg(ts.have_stats, "the server exited without reporting its counters");
     /* The idle one timed out; the busy one may too, in the moment between its last ping and its close. */
     ck_assert_msg(ts.stats.timed_out >= 1 && ts.stats.timed_out <= 2 && ts.stats.accepted == 2 && ts.stats.closed == 2,
@@ -88,7 +84,7 @@ FT_TEST(5, sigterm_with_clients_connected_closes_them_and_exits_zero, 3,
         fds[i] = tcp_connect(ts.port);
         ck_assert(ping(fds[i], scaled(2000, 20000)));
     }
-    server_stop(&ts, SIGTERM, STOP_MS, true);
+    server_stop(&ts, SIGTERM, EXIT_MS, true);
     ck_assert_msg(
         ts.have_stats && ts.stats.accepted == (uint64_t)n && ts.stats.closed == (uint64_t)n && ts.stats.timed_out == 0,
         "stats after %d clients and a shutdown: accepted %llu, closed %llu, timed_out %llu", n,
@@ -127,7 +123,7 @@ FT_TEST(5, shutdown_refuses_new_clients_and_a_stuck_peer_cannot_hold_it_forever,
     int fd = tcp_try_connect(ts.port);
     ck_assert_msg(fd == -ECONNREFUSED, "a connect after SIGINT %s", fd >= 0 ? "succeeded" : strerror(-fd));
     assert_server_alive(&ts); /* still draining the stuck peer */
-    server_stop(&ts, 0, cfg.drain_timeout_ms + STOP_MS, true);
+    server_stop(&ts, 0, cfg.drain_timeout_ms + EXIT_MS, true);
     close(stuck);
 }
 FT_TIMEOUT(shutdown_refuses_new_clients_and_a_stuck_peer_cannot_hold_it_forever, 20);
@@ -163,7 +159,7 @@ FT_TEST(5, no_descriptor_survives_clients_that_come_and_go, 2,
         now = fd_count(ts.pid);
     }
     ck_assert_msg(now == baseline, "the server holds %d descriptors, %d before the clients came", now, baseline);
-    server_stop(&ts, SIGTERM, STOP_MS, true);
+    server_stop(&ts, SIGTERM, EXIT_MS, true);
 }
 FT_TIMEOUT(no_descriptor_survives_clients_that_come_and_go, 20);
 
