@@ -23,7 +23,7 @@ define run_variant
 	exit $$status
 endef
 
-.PHONY: help check memcheck tsan selftest demo grade clean compile_commands.json format format-check
+.PHONY: help check memcheck tsan selftest bugs demo grade clean compile_commands.json format format-check
 .PHONY: progress hint watch reset solution
 help:
 	@echo "Ferrite — C exercises that rebuild Rust systems"
@@ -42,6 +42,8 @@ help:
 	@echo "  make bench [CH=01]         benchmarks against Rust and C peers"
 	@echo "  make docs                  the Doxygen site in build/docs/html"
 	@echo "  make selftest              the workbook's own proof: solutions pass, skeletons score 0, docs clean"
+	@echo "  make bugs [CH=01] [BUG=name] [FULL=1]"
+	@echo "                             the bug catalogue: each classic mistake, the tests that catch it, its concept"
 	@echo "  make grade SUB=<dir|zip|tar.gz> [CH=01] [FORMAT=json] [OUT=file]"
 	@echo "                             grade a submission in the sandbox, against the pristine tests"
 	@echo "  make autograder [CH=01]    a Gradescope autograder zip in build/autograder/"
@@ -99,6 +101,11 @@ demo:
 
 selftest:
 	@CH="$(CH)" CC="$(CC)" mk/selftest.sh
+
+# The bug catalogue (tests/NN-name/bugs/*.patch, mk/bugs.py): each mistake applied to a scratch copy of the reference
+# solution must fail the tests it names, with a hint that names its concept. FULL=1 runs every test for each bug.
+bugs:
+	@CH="$(CH)" BUG="$(BUG)" FULL="$(FULL)" BUGS_MIN="$(BUGS_MIN)" mk/bugs.py
 
 # The code's layout is .clang-format's; .editorconfig tells editors the same.
 format-check:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the site's book pages: one page per chapter, the Rust <-> C index and the front page.
+"""Writes the site's book pages: one page per chapter, the Rust <-> C index, the bug catalogue and the front page.
 
 Doxygen reads a chapter's page from build/docs/gen, not its README: the README stays the plain Markdown a reader
 of the repository sees, and the page adds what a site needs around it. For each chapters/NN-name/README.md this
@@ -24,6 +24,9 @@ one section per chapter, and in it one table row per C item, rows grouped by the
 entry in a flat list that Doxygen appends to the same page; after Doxygen has run, `--link-back` points those
 headings at the item's row in the grouped tables instead.
 
+The bug catalogue page (ft-bugs.md, page label `bugs`, "What the tests catch") lists each chapter's catalogued
+mistakes from the headers of tests/NN-name/bugs/*.patch: the mistake, its concept, the tests that catch it.
+
 The front page, docs/mainpage.md, is copied to ft-mainpage.md with its links to chapter READMEs turned into links
 to the chapter pages, and a row added to its chapter table for any chapter the table does not name yet.
 
@@ -45,6 +48,7 @@ import sys
 # Imported from docs/ (this script's folder, first on sys.path); no bytecode cache in the source tree.
 sys.dont_write_bytecode = True
 from book import ROOT
+from book.bug_pages import catalogue_page
 from book.chapter_pages import chapter_page, front_page
 from book.chapters import load_chapters, shared_items
 from book.link_back import link_back
@@ -85,8 +89,9 @@ def main():
         write(os.path.join(out_dir, f"{PAGE_PREFIX}chapter-{chapter.folder}.md"),
               chapter_page(chapters, index, out_dir, linker, benchmark_anchors))
     write(os.path.join(out_dir, f"{PAGE_PREFIX}rust-index.md"), index_page(chapters, shared))
+    write(os.path.join(out_dir, f"{PAGE_PREFIX}bugs.md"), catalogue_page(chapters, linker))
     write(os.path.join(out_dir, f"{PAGE_PREFIX}mainpage.md"), front_page(chapters, linker))
-    print(f"pages: {len(chapters)} chapter page(s) and the Rust <-> C index ({len(listed)} item(s)) -> {args.out_dir}")
+    print(f"pages: {len(chapters)} chapter page(s), the Rust <-> C index and the bug catalogue ({len(listed)} item(s)) -> {args.out_dir}")
     return 0
 
 

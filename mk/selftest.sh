@@ -7,7 +7,9 @@
 #   4. the documentation builds with zero Doxygen warnings, and every function in a chapter header carries an
 #      @rust line, so the Rust <-> C index lists it;
 #   5. every C source is laid out as .clang-format says (make format-check);
-#   6. the grading harness scores the solutions 100% and the skeletons 0% through its sandbox, and scores its own
+#   6. every entry of the bug catalogue (tests/NN-name/bugs/*.patch) applied to the reference solution fails the
+#      tests it names, with a hint that names its concept (make bugs, mk/bugs.py);
+#   7. the grading harness scores the solutions 100% and the skeletons 0% through its sandbox, and scores its own
 #      hostile submissions right (harness/selftest/run).
 # Every step runs even when an earlier one failed; the exit status says whether all passed.
 set -u
@@ -67,6 +69,7 @@ done
 step "docs build with zero Doxygen warnings" $make docs
 step "every header function names its Rust counterpart (@rust)" python3 mk/check_rust_tags.py
 step "the C sources follow .clang-format" mk/format.sh check
+step "every catalogued bug is caught, by a test whose hint names it" $make bugs BUGS_MIN=8 $chs_arg
 step "grading harness: solutions 100%, skeletons 0%, hostile submissions scored right" harness/selftest/run
 
 printf '\n=== selftest summary\n'

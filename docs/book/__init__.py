@@ -7,6 +7,7 @@ docs/pages.py is the command that `make docs` runs; this package does the work, 
   markdown       Markdown that Doxygen 1.9 misreads rewritten, C names in code spans linked; blocks and sections
   chapter_pages  a chapter's page (navigation, diagram, figures, Key code in two columns) and the front page
   rust_index     the Rust <-> C index, grouped by chapter and Rust item
+  bug_pages      "What the tests catch": each chapter's bug catalogue, from the patches' headers
   link_back      after Doxygen: each item's "Rust" heading pointed at its row of the index
 """
 

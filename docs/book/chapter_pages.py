@@ -127,6 +127,7 @@ def nav_lines(chapters, index, benchmark_anchors, place):
     links.append(f'<span class="ft-index">\\ref rust_{chapter.label} "Rust ↔ C index"</span>')
     bench = f"benchmarks_{chapter.number}" if f"benchmarks_{chapter.number}" in benchmark_anchors else "benchmarks"
     links.append(f'<span class="ft-bench">\\ref {bench} "Benchmarks"</span>')
+    links.append(f'<span class="ft-bugs">\\ref bugs_{chapter.label} "What the tests catch"</span>')
     if index + 1 < len(chapters):
         after = chapters[index + 1]
         links.append(f'<span class="ft-next">\\ref {after.label} "{after.short} →"</span>')
