@@ -15,6 +15,9 @@ DEB_CH03 := libuv1-dev librust-tokio-dev $(if $(shell command -v cargo 2>/dev/nu
 DEB_CH04 := librust-rayon-dev libglib2.0-dev
 # Chapter 05: the Cortex-M kernel, cross-built and booted on QEMU's mps2-an385 board.
 DEB_CH05 := qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi
+# Chapters 06 and 07: a throwaway PostgreSQL cluster for the tests, demo and bench (mk/pgtmp.sh starts the server
+# of postgresql-15), and libpq to talk to it.
+DEB_PG := postgresql-15 libpq-dev
 # The student loop: `make watch` re-runs the tests when a source is saved (inotifywait; it polls without it).
 DEB_STUDENT := inotify-tools
 # Grading harness: the sandbox, and the archive formats submissions arrive in.
@@ -23,7 +26,7 @@ DEB_HARNESS := bubblewrap unzip zip python3
 DEB_BENCH := $(if $(shell command -v rustc 2>/dev/null),,rustc)
 # Each package once, even when two parts of the workbook need it.
 DEB_PACKAGES := $(sort $(DEB_BUILD) $(DEB_STUDENT) $(DEB_DOCS) $(DEB_CH02) $(DEB_CH03) $(DEB_CH04) $(DEB_CH05) \
-    $(DEB_HARNESS) $(DEB_BENCH))
+    $(DEB_PG) $(DEB_HARNESS) $(DEB_BENCH))
 
 .PHONY: deps
 deps:
