@@ -127,6 +127,12 @@ def prove_bug(chapter, path, scratch, full, cc):
         if rc not in (0, 1, 2) or not statuses:
             row["error"] = f"does not build or run (exit {rc}): " + output.strip()[-600:]
             return row
+        # A chapter fragment that lets a program fail to build (a cross-compiled kernel image, a freestanding
+        # binary) says so and goes on, and the tests that run it fail: a bug that does not compile is not caught.
+        unbuilt = re.search(r".*(did not build|FAILED to build).*", output)
+        if unbuilt:
+            row["error"] = "does not build: " + unbuilt.group(0).strip()[:300]
+            return row
         missing = [name for name in fields["Caught-by"] if not full and name not in statuses]
         if missing:
             row["error"] = "Caught-by names no such test: " + ", ".join(missing)

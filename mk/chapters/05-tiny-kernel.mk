@@ -21,8 +21,9 @@ K_QEMU ?= qemu-system-arm
 K_SIZE ?= arm-none-eabi-size
 KB := $(BUILD)/$(IMPL_TAG)/arm-none-eabi/$(CHS)
 # The scenarios, by the part whose QEMU tests boot them: hello, interleave, regs and allow (part 4); prio and exit
-# (part 5); crash and panic (part 6). Part 1 boots part1_boot and part1_panic, below.
-K_SCENARIOS := hello interleave regs allow prio exit crash panic
+# (part 5); crash, panic and lowstack (part 6). Part 1 boots part1_boot and part1_panic, below; part 6 also boots
+# part1_kfault (a fault in the kernel itself, made by a test's k_main).
+K_SCENARIOS := hello interleave regs allow prio exit crash panic lowstack
 K_ARCH := -mcpu=cortex-m3 -mthumb
 K_CFLAGS := -std=c17 -Wall -Wextra -Werror -g -O2 $(K_ARCH) -ffreestanding -fno-common -ffunction-sections \
     -fdata-sections -fno-tree-loop-distribute-patterns -fno-unwind-tables -fno-asynchronous-unwind-tables \
@@ -30,7 +31,8 @@ K_CFLAGS := -std=c17 -Wall -Wextra -Werror -g -O2 $(K_ARCH) -ffreestanding -fno-
 K_LDFLAGS := $(K_ARCH) -nostdlib -nostartfiles -T chapters/$(CHS)/kernel.ld -Wl,--gc-sections -Wl,--no-warn-rwx-segments
 K_LDLIBS := -lgcc
 K_KERNEL_OBJS := $(patsubst %.c,$(KB)/kernel/%.o,$(filter %.c,$(sources))) $(patsubst %.c,$(KB)/given/%.o,$(given))
-K_IMAGES := $(foreach s,$(K_SCENARIOS),$(KB)/$(s).elf) $(KB)/part1_boot.elf $(KB)/part1_panic.elf
+K_IMAGES := $(foreach s,$(K_SCENARIOS),$(KB)/$(s).elf) $(KB)/part1_boot.elf $(KB)/part1_panic.elf \
+    $(KB)/part1_kfault.elf
 K_DEBIAN := gcc-arm-none-eabi libnewlib-arm-none-eabi
 
 TEST_DEPS += k05-images
@@ -78,13 +80,14 @@ $(KB)/kernel/kernel-weak-main.o: $(KB)/kernel/kernel.o
 	$(Q)$(K_OBJCOPY) --weaken-symbol=k_main $< $@
 $(KB)/part1_boot.elf: $(KB)/scen/part1_boot.o $(K_PART1_OBJS) $(KB)/scen/user_hello.o
 $(KB)/part1_panic.elf: $(KB)/scen/part1_panic.o $(K_PART1_OBJS) $(KB)/scen/user_panic.o
+$(KB)/part1_kfault.elf: $(KB)/scen/part1_kfault.o $(K_PART1_OBJS) $(KB)/scen/user_hello.o
 $(KB)/part1_%.elf: $(KB)/scen/boot_check.o chapters/$(CHS)/kernel.ld
 	@echo "  ARM LD  $@"
 	$(Q)$(K_CROSS) $(K_LDFLAGS) $(filter %.o,$^) $(K_LDLIBS) -Wl,-Map,$(@:.elf=.map) -o $@
 
 # Objects are intermediate in make's eyes (pattern rules chained to the images); keep them for rebuilds.
 .SECONDARY: $(K_KERNEL_OBJS) $(foreach s,$(K_SCENARIOS) demo,$(KB)/scen/user_$(s).o) $(KB)/scen/boot_check.o \
-    $(KB)/kernel/kernel-weak-main.o $(KB)/scen/part1_boot.o $(KB)/scen/part1_panic.o
+    $(KB)/kernel/kernel-weak-main.o $(KB)/scen/part1_boot.o $(KB)/scen/part1_panic.o $(KB)/scen/part1_kfault.o
 
 -include $(K_KERNEL_OBJS:.o=.d) $(wildcard $(KB)/scen/*.d)
 

@@ -9,6 +9,8 @@
 #include "kernel.h"
 
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 FT_PART(5, "alarms, wake-ups and idle");
 
@@ -45,3 +47,25 @@ FT_TEST(5, qemu_a_blocked_process_uses_no_cpu_and_the_kernel_idles_in_wfi, 3,
     k05_scenario("exit", good, NULL, 7);
 }
 FT_TIMEOUT(qemu_a_blocked_process_uses_no_cpu_and_the_kernel_idles_in_wfi, 10);
+
+FT_TEST(5, qemu_idle_sleeps_at_most_once_per_tick, 2,
+        "Each idle sleep is one wfi, which lasts until the next interrupt; SysTick is the only one enabled, so "
+        "idle sleeps can never outnumber ticks. An idle() that counts a sleep but returns without wfi (or a "
+        "wfi the loop never reaches) is a busy loop: the kernel burns the CPU spinning hundreds of times per "
+        "tick.")
+{
+    static k05_run r; /* 18 KiB: too much for a test's stack under Valgrind's defaults */
+    k05_boot("exit", &r);
+    ck_assert_msg(r.problem[0] == '\0', "%s", r.problem);
+    const char *good[] = {"stopped after [0-9]+ ticks, [0-9]+ idle sleeps", NULL};
+    k05_expect(&r, good, NULL, 7);
+    unsigned ticks = 0, sleeps = 0;
+    const char *line = strstr(r.out, "stopped after ");
+    ck_assert(line != NULL);
+    ck_assert_int_eq(sscanf(line, "stopped after %u ticks, %u idle sleeps", &ticks, &sleeps), 2);
+    ck_assert_msg(sleeps >= 1 && sleeps <= ticks,
+                  "%u idle sleeps in %u ticks: every sleep must end at a tick, so there can be at most one per "
+                  "tick (and at least one: the sleeper blocks with nothing else ready)",
+                  sleeps, ticks);
+}
+FT_TIMEOUT(qemu_idle_sleeps_at_most_once_per_tick, 10);

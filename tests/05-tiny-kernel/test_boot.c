@@ -16,7 +16,8 @@ FT_PART(1, "boot: vectors, .data/.bss, UART, panic");
 
 FT_TEST(1, boot_prints_the_banner_over_the_uart, 3,
         "k_reset must copy .data and zero .bss before calling k_main; k_uart_init must set BAUDDIV (>= 16) and "
-        "CTRL bit 0; k_putc must wait while STATE bit 0 (TX full) is set, then write DATA.")
+        "CTRL bit 0, transmit enable (while it is clear nothing is sent and TX full never clears, so k_putc "
+        "waits forever); k_putc must wait while STATE bit 0 (TX full) is set, then write DATA.")
 {
     const char *good[] = {"^" BANNER, NULL};
     k05_scenario("part1_boot", good, NULL, 0);
@@ -24,8 +25,9 @@ FT_TEST(1, boot_prints_the_banner_over_the_uart, 3,
 FT_TIMEOUT(boot_prints_the_banner_over_the_uart, 10);
 
 FT_TEST(1, boot_copies_data_from_flash_before_main, 2,
-        "Initialised globals live in RAM but their values are in flash: copy _sidata.. to _sdata.._edata in "
-        "k_reset, before anything reads a global. QEMU's RAM starts as zeros, so a missing copy reads 0.")
+        "Initialised globals live in RAM but their values are in flash, at .data's load address (_sidata): copy "
+        "_sidata.. to _sdata.._edata in k_reset, before anything reads a global. Reading from _sdata copies RAM "
+        "onto itself; QEMU's RAM starts as zeros, so a missing copy reads 0.")
 {
     const char *good[] = {"boot: \\.data copied", NULL};
     const char *bad[] = {"NOT copied", NULL};

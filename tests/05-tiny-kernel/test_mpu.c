@@ -9,6 +9,8 @@
 #include "mpu.h"
 
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 FT_PART(6, "isolation: MPU regions and fault policy");
 
@@ -20,7 +22,8 @@ FT_PART(6, "isolation: MPU regions and fault policy");
 
 FT_TEST(6, encode_writes_base_region_size_and_permissions, 2,
         "RBAR = base | VALID (bit 4) | region number; RASR = XN | AP | TEX S C B | SRD << 8 | (log2(size) - 1) "
-        "<< 1 | ENABLE. A 1 KiB region has SIZE field 9, not 10.")
+        "<< 1 | ENABLE. A 1 KiB region has SIZE field 9, not 10. RAM and read-only data are execute never (XN): "
+        "only the code region may run.")
 {
     k_mpu_region r;
     ck_assert_int_eq(k_mpu_encode(0x20010000u, 1024, K_MPU_USER_RW, 0, 1, &r), K_OK);
@@ -92,6 +95,17 @@ FT_TEST(6, cover_refuses_ranges_no_region_fits_exactly, 2,
     ck_assert_int_eq(k_mpu_cover(0xffffff00u, 0x200, K_MPU_USER_RW, 1, &r), K_ERR_INVAL);
 }
 
+FT_TEST(6, cover_reaches_the_top_of_the_address_space, 1,
+        "A range may end exactly at 4 GiB: 0xffffff00 + 0x100 is 2^32, which needs 33 bits. Compute the end in "
+        "64 bits and refuse only an end past 2^32 (end > 2^32, not >=): the last 256 bytes are one region.")
+{
+    k_mpu_region r = {0, 0};
+    ck_assert_int_eq(k_mpu_cover(0xffffff00u, 0x100, K_MPU_USER_RO, 1, &r), K_OK);
+    ck_assert_uint_eq(r.rbar, 0xffffff00u | K_MPU_RBAR_VALID | 1u);
+    ck_assert_uint_eq(r.rasr & 0x3eu, SIZE_FIELD(8));
+    ck_assert(k_mpu_allows(&r, 0xffffffffu, 1));
+}
+
 FT_TEST(6, allows_matches_exactly_the_covered_range, 2,
         "k_mpu_allows decodes base and size from the registers and refuses any byte in a disabled subregion or "
         "outside the region, and everything when ENABLE is clear. Check it against cover: exactly the range.")
@@ -117,8 +131,9 @@ FT_TEST(6, allows_matches_exactly_the_covered_range, 2,
 
 FT_TEST(6, qemu_a_wild_write_stops_only_the_writer, 3,
         "Program region 1 with the running process's RAM before every switch (and enable MemManage in SHCSR, "
-        "or the fault escalates to HardFault). A fault taken on PSP stops that process and is reported with "
-        "MMFAR; the others finish.")
+        "or the fault escalates to HardFault), and enter processes unprivileged (CONTROL.nPRIV = 1): privileged "
+        "code gets the default memory map and the write goes through. A fault taken on PSP stops that process "
+        "and is reported with MMFAR; the others finish.")
 {
     const char *good[] = {"process 'wild' faulted: data access violation at 0x20011400",
                           "A: done",
@@ -153,3 +168,36 @@ FT_TEST(6, qemu_a_process_the_mpu_cannot_confine_is_refused_at_boot, 2,
     k05_scenario("panic", good, bad, K_EXIT_PANIC);
 }
 FT_TIMEOUT(qemu_a_process_the_mpu_cannot_confine_is_refused_at_boot, 10);
+
+FT_TEST(6, qemu_a_stack_pointer_below_stack_lo_is_not_trusted, 2,
+        "A psp inside the process's RAM can still leave no room for r4-r11 below the frame: k_switch_to_user "
+        "must compare it with [stack_lo, stack_hi], store nothing and return 0 when it is outside, and the "
+        "kernel must stop the process — not keep a psp whose saved registers were never written.")
+{
+    const char *good[] = {"process 'low' faulted: stack pointer", "A: done", NULL};
+    const char *bad[] = {"low: still alive", "kernel panic", "trapped from outside its code", NULL};
+    k05_scenario("lowstack", good, bad, K_EXIT_FAULTED);
+}
+FT_TIMEOUT(qemu_a_stack_pointer_below_stack_lo_is_not_trusted, 10);
+
+FT_TEST(6, qemu_a_fault_in_the_kernel_is_reported_with_its_pc, 2,
+        "A fault taken on MSP is the kernel's own (EXC_RETURN bit 2 clear): k_fault_handler must hand the "
+        "kernel's stacked frame (mrs r0, msp) to k_kernel_fault, which reports the faulting pc and panics — "
+        "never return into the faulting code, and never report a frame read through a stale register.")
+{
+    static k05_run r; /* 18 KiB: too much for a test's stack under Valgrind's defaults */
+    k05_boot("part1_kfault", &r);
+    ck_assert_msg(r.problem[0] == '\0', "%s", r.problem);
+    const char *good[] = {"k_main is at 0x[0-9a-f]{8}", "fault in the kernel itself at pc 0x[0-9a-f]{8}",
+                          "kernel panic: [^\n]+", NULL};
+    const char *bad[] = {"kfault: still alive", NULL};
+    k05_expect(&r, good, bad, K_EXIT_PANIC);
+    unsigned main_at = 0, pc = 0;
+    ck_assert_int_eq(sscanf(strstr(r.out, "k_main is at "), "k_main is at 0x%x", &main_at), 1);
+    ck_assert_int_eq(sscanf(strstr(r.out, "itself at pc "), "itself at pc 0x%x", &pc), 1);
+    ck_assert_msg(pc >= main_at && pc < main_at + 0x80,
+                  "reported pc 0x%08x is not in k_main (0x%08x): the frame "
+                  "handed to k_kernel_fault is not the one the fault stacked on MSP",
+                  pc, main_at);
+}
+FT_TIMEOUT(qemu_a_fault_in_the_kernel_is_reported_with_its_pc, 10);

@@ -15,7 +15,9 @@ FT_PART(4, "processes and the context switch");
 
 FT_TEST(4, first_process_runs_makes_system_calls_and_exits, 3,
         "Load the process (frame at the top of its RAM: r0 = arg, pc = entry, xPSR = Thumb bit), enter it with "
-        "k_switch_to_user, and handle its svc: the class is the low byte of the halfword before the stacked pc.")
+        "k_switch_to_user, whose svc handler returns with EXC_RETURN 0xFFFFFFFD (thread mode, PSP; 0xFFFFFFF9 "
+        "would pop the kernel's own frame from MSP), and handle its svc: the class is the low byte of the "
+        "halfword before the stacked pc.")
 {
     const char *good[] = {"hello: first words from user space", "hello: my RAM is bytes 1024",
                           "process 'hello' exited with code 0", "all processes stopped.*status 0", NULL};
@@ -42,7 +44,8 @@ FT_TIMEOUT(systick_interleaves_two_processes_that_never_yield, 10);
 FT_TEST(4, preemption_preserves_r4_to_r11, 3,
         "The CPU stacks r0-r3, r12, lr, pc and xPSR; r4-r11 are yours. k_switch_to_user must load them from the "
         "process stack before entry and store them below the frame (stmdb) when it comes back — and handlers "
-        "must not touch them on the way (naked, r0-r3 only).")
+        "must not touch them on the way (naked, r0-r3 only). The kernel's own callee-saved r4-r11 are pushed on "
+        "MSP before entry and popped after: the process clobbers them all.")
 {
     const char *good[] = {"regs A: r4-r11 intact", "regs B: r4-r11 intact", NULL};
     const char *bad[] = {"corrupted", NULL};

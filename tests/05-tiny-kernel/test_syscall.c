@@ -162,7 +162,8 @@ FT_TEST(3, allow_stores_a_valid_buffer_and_keeps_it_when_refused, 2,
 
 FT_TEST(3, console_write_is_bounded_by_the_allowed_buffer, 2,
         "command(console, write, n): RESERVE when nothing is allowed, SIZE when n exceeds the allowed length "
-        "(the length is a second pointer), else write exactly [ro_addr, ro_addr+n) and return n.")
+        "(the length is a second pointer: unchecked, it makes the kernel a confused deputy that reads memory "
+        "the process may not), else write exactly [ro_addr, ro_addr+n) and return n.")
 {
     k_proc p = proc();
     struct console c = {0};
