@@ -10,7 +10,8 @@ FT_PART(3, "drop: every element exactly once");
 
 FT_TEST(3, pop_without_out_drops_the_element, 2,
         "fv_pop(v, NULL) discards the last element, so the vector must call type->drop on it (Rust drops the "
-        "Option<T> nobody keeps). Only that one: the others stay live.")
+        "Option<T> nobody keeps); once len no longer covers it, an undropped element leaks. Only that one: the "
+        "others stay live.")
 {
     fv_vec v;
     counting_alloc ca;
@@ -29,7 +30,7 @@ FT_TEST(3, pop_without_out_drops_the_element, 2,
 
 FT_TEST(3, pop_into_out_moves_without_dropping, 2,
         "fv_pop(v, &out) moves the element to the caller: copy its bytes, decrement len, and do NOT drop it. "
-        "The caller now owns it, and the vector must never drop that slot again (not even in destroy).")
+        "The caller now owns it and will drop it: a drop by the vector too, now or in destroy, is a double drop.")
 {
     fv_vec v;
     counting_alloc ca;
@@ -159,7 +160,7 @@ FT_TEST(3, destroy_drops_every_element_exactly_once_and_frees, 3,
 
 FT_TEST(3, destroy_twice_is_safe, 1,
         "After fv_destroy the vector is empty and valid, so a second destroy must drop nothing and free "
-        "nothing: reset len to 0 and the buffer to the dangling pointer, or the second call double-frees.")
+        "nothing: reset len to 0 and the buffer to the dangling pointer, or the second call is a double free.")
 {
     fv_vec v;
     counting_alloc ca;

@@ -54,8 +54,8 @@ FT_TEST(5, insert_past_len_or_without_memory_changes_nothing, 1,
 
 FT_TEST(5, remove_shifts_down_and_hands_out_the_element, 2,
         "remove(i) moves element i to *out (or drops it when out is NULL), then memmoves the len - i - 1 later "
-        "elements down one slot (not len - i: on a full buffer that reads past its end). i >= len is FV_ERR_BOUNDS "
-        "with nothing changed.")
+        "elements down one slot (len - i is an off-by-one: on a full buffer it reads past the end). i >= len is "
+        "FV_ERR_BOUNDS with nothing changed.")
 {
     fv_vec v;
     counting_alloc ca;

@@ -68,8 +68,9 @@ FT_TEST(4, take_hands_the_same_buffer_to_the_destination, 1,
 }
 
 FT_TEST(4, raw_parts_round_trip_without_leak_or_double_free, 3,
-        "into_raw_parts gives the caller the buffer and its elements and leaves the vector owning nothing "
-        "(reset it, or destroying it frees the block twice). from_raw_parts takes them back unchanged.")
+        "into_raw_parts gives the caller the buffer and its elements and leaves the vector owning nothing: "
+        "reset it, or destroying it frees the block the caller now owns (a double free). from_raw_parts takes "
+        "them back unchanged.")
 {
     track_reset();
     counting_alloc ca;

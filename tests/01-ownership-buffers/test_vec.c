@@ -92,8 +92,9 @@ FT_TEST(2, push_then_get_reads_back_in_order, 2,
 }
 
 FT_TEST(2, get_is_bounded_at_len_not_capacity, 1,
-        "Valid indices are 0 .. len - 1. Slots between len and capacity hold no element: get(len) must be "
-        "NULL even though the memory exists (compare with >=, not >, and against len, not cap).")
+        "Valid indices are 0 .. len - 1: get(len) is one past the end. Slots between len and capacity hold no "
+        "element, so get(len) must be NULL even though the memory exists (compare with >=, not >, and against "
+        "len, not cap).")
 {
     counting_alloc ca;
     ca_init(&ca);

@@ -11,8 +11,9 @@ FT_PART(6, "zero-sized elements");
 static char nothing;
 
 FT_TEST(6, zst_raw_buffer_has_max_capacity_and_never_allocates, 1,
-        "For elem.size == 0 the raw buffer starts with cap = SIZE_MAX and a dangling pointer (= align), so it "
-        "never needs to grow; growing past SIZE_MAX is a capacity overflow; shrink and free do nothing.")
+        "For zero-sized elements (elem.size == 0) the raw buffer starts with cap = SIZE_MAX and a dangling "
+        "pointer (= align), so it never needs to grow; growing past SIZE_MAX is a capacity overflow; shrink and "
+        "free do nothing.")
 {
     counting_alloc ca;
     ca_init(&ca);

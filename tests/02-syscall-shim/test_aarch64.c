@@ -26,8 +26,8 @@ FT_TEST(5, aarch64_nolibc_program_behaves_as_on_x86_64, 3,
 }
 
 FT_TEST(5, aarch64_raw_calls_with_one_to_five_arguments_match_libc, 2,
-        "Arguments go in x0-x4 in order; x0 carries the first argument in and the result out (an in-out "
-        "operand). getpid, dup, getcwd, write/read, pread64 and statx are compared with libc.")
+        "The number goes in x8 and the arguments in x0-x4 in order; x0 carries the first argument in and the "
+        "result out (an in-out operand). getpid, dup, getcwd, write/read, pread64 and statx are compared with libc.")
 {
     run_aarch64_probe("raw");
 }

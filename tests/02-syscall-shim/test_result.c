@@ -43,7 +43,7 @@ FT_TEST(2, demux_minus_4095_is_the_last_error, 2,
 
 FT_TEST(2, demux_minus_4096_is_a_value, 2,
         "-4096 is just outside the error range: it is a value (0xFFFFFFFFFFFFF000). The rule is raw > -4096 "
-        "as unsigned, i.e. raw >= -4095.")
+        "as unsigned, i.e. raw >= -4095; raw >= -4096 is an off-by-one.")
 {
     ASSERT_DEMUX(-4096, (uintptr_t)-4096, 0);
     ASSERT_DEMUX(-4097, (uintptr_t)-4097, 0);
@@ -61,7 +61,8 @@ FT_TEST(2, demux_decides_on_all_64_bits, 3,
 }
 
 FT_TEST(2, demux_large_values_and_high_addresses_are_values, 1,
-        "Byte counts, descriptors and mmap addresses can be large; all are values, returned unchanged.")
+        "Byte counts, descriptors and mmap addresses can be large, even negative as signed numbers: outside the "
+        "error range [-4095, -1] all are values, returned unchanged. Test that range, not the sign.")
 {
     ASSERT_DEMUX(4096, 4096, 0);
     ASSERT_DEMUX(0x7F1234567000u, 0x7F1234567000u, 0);

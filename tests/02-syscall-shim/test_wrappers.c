@@ -128,8 +128,8 @@ FT_TEST(3, close_releases_the_descriptor_and_a_second_close_is_ebadf, 2,
 }
 
 FT_TEST(3, lseek_matches_libc_for_set_cur_and_negative_offsets, 3,
-        "The offset is a signed 64-bit number: -4 must reach the kernel as 0xFFFFFFFFFFFFFFFC (convert by "
-        "value, never through unsigned int). The result is the new offset from the start.")
+        "The offset is a signed 64-bit number: -4 must reach the kernel as 0xFFFFFFFFFFFFFFFC (sign extension: "
+        "convert by value, never through unsigned int). The result is the new offset from the start.")
 {
     scratch_setup();
     int a = open(scratch_file, O_RDONLY | O_CLOEXEC), b = open(scratch_file, O_RDONLY | O_CLOEXEC);
