@@ -275,3 +275,29 @@ FT_TEST(5, drain_refuses_bad_ranges, 1,
     ASSERT_EACH_DROPPED_ONCE();
     ASSERT_NO_LIVE_BLOCKS(&ca);
 }
+
+FT_TEST(5, insert_into_a_vector_of_large_elements_grows_by_one_at_a_time_from_empty, 1,
+        "insert needs room for one more element: grow_amortized(len, 1), as push does. For elements over "
+        "1 KiB the minimum capacity is 1, so from empty the capacities are 1, 2, 4; asking for more than one "
+        "slot shows there.")
+{
+    const fv_type big = {{2048, 8}, NULL, "2 KiB block"};
+    counting_alloc ca;
+    ca_init(&ca);
+    fv_vec v;
+    ck_assert_int_eq(fv_new(&v, &big, &ca.iface), FV_OK);
+    static unsigned char elem[2048];
+    const size_t caps[] = {1, 2, 4, 4};
+    for (size_t i = 0; i < 4; i++) {
+        elem[0] = (unsigned char)(i + 1);
+        ck_assert_int_eq(fv_insert(&v, 0, elem), FV_OK);
+        ck_assert_msg(fv_capacity(&v) == caps[i],
+                      "after %zu insert(s) into an empty vector of 2048-byte elements "
+                      "the capacity is %zu, expected %zu",
+                      i + 1, fv_capacity(&v), caps[i]);
+    }
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_uint_eq(((const unsigned char *)fv_get(&v, i))[0], 4 - i);
+    release_vec(&v);
+    ASSERT_NO_LIVE_BLOCKS(&ca);
+}

@@ -4,6 +4,7 @@
  */
 #include "support.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 FT_PART(2, "vector: push, pop, get, set, reserve");
@@ -320,4 +321,39 @@ FT_TEST(2, reserve_failure_leaves_the_vector_unchanged, 1,
     ASSERT_U32S(&v, 1, 2, 3, 4);
     release_vec(&v);
     ASSERT_NO_LIVE_BLOCKS(&ca);
+}
+
+FT_TEST(2, push_and_get_copy_exactly_elem_size_bytes, 1,
+        "Elements are elem.size bytes, whatever that size is: a push must copy all of them and not one byte more "
+        "(a fast path per size, 16 or 32, must copy that size exactly). Sizes 17 and 33 sit just past two common "
+        "ones; a full buffer of 16-byte elements has no byte to spare after its last slot.")
+{
+    static const size_t sizes[] = {16, 17, 33};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        const fv_type exact = {{sizes[k], 1}, NULL, "bytes"};
+        counting_alloc ca;
+        ca_init(&ca);
+        fv_vec v;
+        ck_assert_int_eq(fv_with_capacity(&v, &exact, &ca.iface, 4), FV_OK);
+        /* On the heap and exactly one element long, so a copy of one byte too many is an overflow ASan sees. */
+        unsigned char *elem = malloc(sizes[k]);
+        ck_assert_ptr_nonnull(elem);
+        for (unsigned i = 0; i < 4; i++) {
+            for (size_t b = 0; b < sizes[k]; b++)
+                elem[b] = (unsigned char)(i * 40 + b + 1);
+            ck_assert_int_eq(fv_push(&v, elem), FV_OK);
+        }
+        free(elem);
+        ck_assert_uint_eq(fv_capacity(&v), 4);
+        for (unsigned i = 0; i < 4; i++) {
+            const unsigned char *got = fv_get(&v, i);
+            ck_assert_ptr_nonnull(got);
+            for (size_t b = 0; b < sizes[k]; b++)
+                ck_assert_msg(got[b] == (unsigned char)(i * 40 + b + 1),
+                              "element %u of size %zu: byte %zu is %u, expected %u", i, sizes[k], b, got[b],
+                              (unsigned)(unsigned char)(i * 40 + b + 1));
+        }
+        release_vec(&v);
+        ASSERT_NO_LIVE_BLOCKS(&ca);
+    }
 }
