@@ -7,6 +7,7 @@ reader of a header this page shares).
 """
 
 import glob
+import html
 import importlib.util
 import os
 from pathlib import Path
@@ -35,16 +36,26 @@ def chapter_entries(chapter, read_bug):
     return entries
 
 
+def prose(text, linker):
+    """A header field as page text: outside code spans, <, > and & are characters, not HTML, and \\ and @ are not
+    Doxygen commands (Rust's `Vec<T>` written without backticks, say); then fix_inline as for every page."""
+    parts = text.split("`")
+    for index in range(0, len(parts), 2):
+        escaped = html.escape(parts[index], quote=False)
+        parts[index] = escaped.replace("\\", "\\\\").replace("@", "\\@")
+    return fix_inline("`".join(parts), linker)
+
+
 def entry_lines(name, fields, files, linker):
     """One catalogue entry: its name and mistake, then concept, tests and file, then its note."""
     tests = ", ".join(f"`{test}`" for test in fields["Caught-by"])
     variant = "" if fields["Variant"] == "asan" else f" (under `make {fields['Variant']}`)"
-    out = [f"- <b>{name}</b> — {fix_inline(fields['Bug'], linker)}  ",
+    out = [f"- <b>{name}</b> — {prose(fields['Bug'], linker)}  ",
            f"  Concept: *{fields['Concept']}* · caught by {tests}{variant} · in "
            + ", ".join(f"`{file}`" for file in files)]
     if fields.get("Note"):
         out[-1] += "  "
-        out.append("  " + fix_inline(fields["Note"], linker))
+        out.append("  " + prose(fields["Note"], linker))
     return out
 
 
