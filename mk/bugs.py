@@ -90,9 +90,13 @@ def make_run(chapter, impl, variant, tests, cc):
                f"VARIANT={variant}", f"CC={cc}", "RESULTS_ONLY=1", "QUIET=1", "NO_COLOR=1"]
     if tests:
         command.append("TEST=" + ",".join(tests))
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     tag = str(impl).rstrip("/").replace("/", "_")
-    return done.returncode, done.stdout + done.stderr, ROOT / "build" / tag / f"{variant}-{cc}" / chapter
+    folder = ROOT / "build" / tag / f"{variant}-{cc}" / chapter
+    # The last bug's results must not stand in for this one's when this build fails (make then stops before the
+    # run recipe, which would have removed them).
+    (folder / "results.tsv").unlink(missing_ok=True)
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    return done.returncode, done.stdout + done.stderr, folder
 
 
 def results(folder):
@@ -124,7 +128,7 @@ def prove_bug(chapter, path, scratch, full, cc):
         wanted = [] if full else fields["Caught-by"]
         rc, output, folder = make_run(chapter, scratch, fields["Variant"], wanted, cc)
         statuses = results(folder)
-        if rc not in (0, 1, 2) or not statuses:
+        if rc not in (0, 1, 2) or not statuses or not (folder / "test").exists():
             row["error"] = f"does not build or run (exit {rc}): " + output.strip()[-600:]
             return row
         # A chapter fragment that lets a program fail to build (a cross-compiled kernel image, a freestanding

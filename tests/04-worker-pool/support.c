@@ -1,11 +1,16 @@
 /* Test doubles for chapter 04; see support.h. */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* syscall */
 #include "support.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 unsigned stress(void)
 {
@@ -53,11 +58,27 @@ enum { MAX_STARTS = 64 };
 static atomic_int start_calls, start_fail_at, starts, joins;
 static pthread_t started[MAX_STARTS];
 
+/* What a wrapped thread runs first: it records its kernel thread id, then waits while it is held. One entry per
+ * thread started in this process (each test is a process of its own); past MAX_STARTS threads start unwatched. */
+typedef struct start_info {
+    void *(*start)(void *);
+    void *arg;
+    bool held;           /* written before the thread starts */
+    atomic_int released; /* set by thread_release */
+    atomic_int tid;      /* the thread's id in /proc/self/task, once it runs */
+    atomic_int running;  /* the thread has left the hold and runs its own code */
+} start_info;
+static start_info infos[MAX_STARTS];
+static atomic_int infos_used;
+static atomic_bool hold_new_threads;
+static int info_of[MAX_STARTS]; /* started[i]'s entry in infos, or -1 */
+
 void thread_starts_reset(int fail_at)
 {
     atomic_store(&start_calls, 0);
     atomic_store(&starts, 0);
     atomic_store(&joins, 0);
+    atomic_store(&hold_new_threads, false);
     atomic_store(&start_fail_at, fail_at);
 }
 
@@ -71,6 +92,60 @@ pthread_t thread_started(int i)
     return started[i];
 }
 
+void thread_starts_hold(bool hold) { atomic_store(&hold_new_threads, hold); }
+
+static start_info *info_started(int i)
+{
+    (void)thread_started(i);
+    ck_assert_msg(info_of[i] >= 0, "thread number %d was started unwatched", i);
+    return &infos[info_of[i]];
+}
+
+void thread_release(int i) { atomic_store(&info_started(i)->released, 1); }
+
+/* The state letter of thread @p tid in /proc/self/task/<tid>/stat: 'R' running or runnable, 'S' asleep, ... */
+static char thread_state(int tid)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return '?';
+    size_t n = fread(line, 1, sizeof line - 1, f);
+    fclose(f);
+    line[n] = '\0';
+    const char *end = strrchr(line, ')'); /* the name in parentheses may itself hold spaces and parentheses */
+    return end && end[1] == ' ' ? end[2] : '?';
+}
+
+bool thread_wait_asleep(int i, unsigned ms)
+{
+    start_info *info = info_started(i);
+    double end = now_ms() + ms;
+    while (!atomic_load(&info->running) && now_ms() < end)
+        sleep_ms(1);
+    int asleep = 0;
+    while (asleep < 20 && now_ms() < end) {
+        asleep = thread_state(atomic_load(&info->tid)) == 'S' ? asleep + 1 : 0;
+        sleep_ms(1);
+    }
+    return asleep >= 20;
+}
+
+static void *start_watched(void *arg)
+{
+    start_info *info = arg;
+    void *(*start)(void *) = info->start;
+    void *start_arg = info->arg;
+    info->arg = NULL; /* kept here, the pointer would hide a leak of what it points to from LeakSanitizer */
+    atomic_store(&info->tid, (int)syscall(SYS_gettid));
+    double end = now_ms() + LONG_MS;
+    while (info->held && !atomic_load(&info->released) && now_ms() < end)
+        sleep_ms(1);
+    atomic_store(&info->running, 1);
+    return start(start_arg);
+}
+
 /* The linker (--wrap) sends pthread_create and pthread_join here and names the C library's own __real_. */
 int __real_pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *), void *arg);
 int __wrap_pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *), void *arg);
@@ -81,11 +156,26 @@ int __wrap_pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(
 {
     if (atomic_fetch_add(&start_calls, 1) + 1 == atomic_load(&start_fail_at))
         return EAGAIN;
-    int rc = __real_pthread_create(thread, attr, start, arg);
+    int k = atomic_fetch_add(&infos_used, 1);
+    int rc;
+    if (k < MAX_STARTS) {
+        start_info *info = &infos[k];
+        info->start = start;
+        info->arg = arg;
+        info->held = atomic_load(&hold_new_threads);
+        atomic_store(&info->released, 0);
+        atomic_store(&info->tid, 0);
+        atomic_store(&info->running, 0);
+        rc = __real_pthread_create(thread, attr, start_watched, info);
+    } else {
+        rc = __real_pthread_create(thread, attr, start, arg);
+    }
     if (rc == 0) {
         int i = atomic_fetch_add(&starts, 1);
-        if (i < MAX_STARTS)
+        if (i < MAX_STARTS) {
             started[i] = *thread;
+            info_of[i] = k < MAX_STARTS ? k : -1;
+        }
     }
     return rc;
 }

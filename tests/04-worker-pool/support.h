@@ -49,6 +49,16 @@ int threads_started(void);
 pthread_t thread_started(int i);
 /* pthread_join calls entered since the reset (a shutdown that joins its workers has set its state already). */
 int thread_joins_entered(void);
+/* While @p hold is true (a reset makes it false), each thread started waits, before it runs a line of its own code,
+ * until thread_release() lets it go (or LONG_MS pass). A pool's worker held this way exists and is counted by its
+ * pool, but does nothing: the test decides when each worker begins. */
+void thread_starts_hold(bool hold);
+void thread_release(int i);
+/* Waits until the @p i th thread started has been released and is blocked in the kernel (asleep on a condition
+ * variable, for a pool's idle worker) at every look for 20 ms in a row; false if that did not happen within @p ms
+ * (a thread that never sleeps, for example). Under Valgrind, which runs one thread at a time, a thread waiting for
+ * its turn looks blocked too: there the answer may be true too early, never too late. */
+bool thread_wait_asleep(int i, unsigned ms);
 
 /* ---- gates: a one-shot barrier a task can wait on ------------------------------------------------------------ */
 

@@ -39,7 +39,8 @@ FT_TEST(1, elements_come_out_in_send_order_across_the_ring_wrap, 2,
 
 FT_TEST(1, try_send_on_a_full_channel_reports_full, 1,
         "try_send never waits: with len == cap it returns WP_ERR_FULL and changes nothing (Rust: "
-        "TrySendError::Full hands the value back). The elements already inside must be intact.")
+        "TrySendError::Full hands the value back). The elements already inside must be intact, and the lock "
+        "free again: every way out of a locked section, an error return too, goes through the unlock.")
 {
     wp_chan ch = chan_make(2);
     chan_send_ok(&ch, 1);

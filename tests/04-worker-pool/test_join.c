@@ -62,8 +62,9 @@ FT_TEST(3, a_failing_task_reaches_its_joiner, 3,
 
 FT_TEST(3, join_timeout_gives_up_in_time_and_keeps_the_handle, 3,
         "On a task that is still running, join_timeout returns WP_ERR_TIMEOUT after about the timeout, leaves "
-        "*result untouched (there is no result yet) and the handle stays valid: a later wp_join gets the result. "
-        "Freeing it on timeout is a use after free.")
+        "*result untouched (there is no result yet) and the handle stays valid: a later wp_join gets the result, "
+        "even after the task has finished and let go of its own reference. Freeing it on timeout is a use after "
+        "free.")
 {
     track_reset();
     gate g;
@@ -79,6 +80,9 @@ FT_TEST(3, join_timeout_gives_up_in_time_and_keeps_the_handle, 3,
     ck_assert_msg(waited >= 50 && waited < LONG_MS, "join_timeout(60 ms) returned after %.0f ms", waited);
     ck_assert_msg(r == -1, "a join that timed out wrote %lld to *result, which must stay untouched", (long long)r);
     gate_open(&g);
+    /* The one worker runs the next task only after the first has reported: its handle has no other owner now. */
+    int64_t r_next;
+    ck_assert_int_eq(wp_join(submit_handle(p, payload_new(1)), &r_next), WP_OK);
     ck_assert_int_eq(wp_join_timeout(h, LONG_MS, &r), WP_OK);
     ck_assert_int_eq(r, 1000);
     wp_pool_shutdown(p, WP_DRAIN);
@@ -103,10 +107,41 @@ FT_TEST(3, join_waits_for_a_slow_task, 2,
     wp_pool_shutdown(p, WP_DRAIN);
 }
 
+static int set_flag_run(void *arg, int64_t *result)
+{
+    atomic_store_explicit((atomic_int *)arg, 1, memory_order_relaxed);
+    *result = 0;
+    return 0;
+}
+static const wp_task_type set_flag_task = {set_flag_run, NULL, "set flag"};
+
+FT_TEST(3, join_reads_a_finished_tasks_result_under_the_lock, 1,
+        "The worker writes the handle's state and result under the handle's lock, so the joiner reads them under "
+        "that lock too, even for a task that finished long ago: a look at the state without it is a data race "
+        "(ThreadSanitizer reports it), and nothing then makes the result visible before the state.")
+{
+    track_reset();
+    wp_pool *p = make(1, 4);
+    wp_handle *h = submit_handle(p, payload_new(0));
+    atomic_int next_ran;
+    atomic_init(&next_ran, 0);
+    ck_assert_int_eq(wp_submit(p, &set_flag_task, &next_ran, NULL), WP_OK);
+    /* The one worker runs the flag task after the first has reported. The flag is relaxed on both sides: it says
+     * when, but orders nothing, so only the handle's lock can order the worker's writes before the join's reads. */
+    double end = now_ms() + LONG_MS;
+    while (!atomic_load_explicit(&next_ran, memory_order_relaxed) && now_ms() < end)
+        sleep_ms(1);
+    ck_assert_msg(atomic_load_explicit(&next_ran, memory_order_relaxed), "the second task never ran");
+    int64_t r = -1;
+    ck_assert_int_eq(wp_join(h, &r), WP_OK);
+    ck_assert_int_eq(r, 1000);
+    wp_pool_shutdown(p, WP_DRAIN);
+}
+
 FT_TEST(3, a_detached_handle_is_freed_by_whoever_finishes_last, 2,
         "The handle is shared by the task and the joiner: count references and free it when the last one "
-        "lets go, whether the task finishes before or after wp_handle_detach. A leak or a double free shows "
-        "under LeakSanitizer, ASan and Valgrind.")
+        "lets go, whether the task finishes before or after wp_handle_detach. A leak, a use after free or a "
+        "double free shows under LeakSanitizer, ASan and Valgrind.")
 {
     track_reset();
     gate g;

@@ -31,17 +31,20 @@ static wp_pool *blocked_pool(gate *g, wp_handle **h, int queued)
     return p;
 }
 
-/* Starts a WP_CANCEL shutdown of a pool from blocked_pool and waits until it has set its state: a shutdown sets it
- * before it joins the worker, which support.c sees. An implementation that waits some other way first gets a
- * generous pause instead. Then the blocked task may return: the tasks queued behind it must be cancelled. */
-static void cancel_while_blocked(shutdown_call *c, wp_pool *p)
+/* Starts a shutdown of a pool from blocked_pool and waits until it has set its state: a shutdown sets it before it
+ * joins the worker, which support.c sees. An implementation that waits some other way first gets a generous pause
+ * instead. Then the blocked task may return: the tasks queued behind it must be cancelled (WP_CANCEL) or run
+ * (WP_DRAIN) by a worker that has seen the new state. */
+static void shutdown_while_blocked(shutdown_call *c, wp_pool *p, wp_shutdown mode)
 {
     thread_starts_reset(0);
-    shutdown_async(c, p, WP_CANCEL);
+    shutdown_async(c, p, mode);
     double end = now_ms() + 500;
     while (thread_joins_entered() == 0 && now_ms() < end)
         sleep_ms(1);
 }
+
+static void cancel_while_blocked(shutdown_call *c, wp_pool *p) { shutdown_while_blocked(c, p, WP_CANCEL); }
 
 FT_TEST(4, shutdown_drain_runs_every_queued_task_first, 2,
         "WP_DRAIN is rayon's Drop: close the queue to new submissions, let the workers run what is queued, and "
@@ -51,8 +54,7 @@ FT_TEST(4, shutdown_drain_runs_every_queued_task_first, 2,
     wp_handle *h[11];
     wp_pool *p = blocked_pool(&g, h, 10);
     shutdown_call c;
-    shutdown_async(&c, p, WP_DRAIN);
-    sleep_ms(50);
+    shutdown_while_blocked(&c, p, WP_DRAIN);
     gate_open(&g);
     shutdown_finish(&c);
     ASSERT_RAN_ONCE(0, 10);
@@ -88,7 +90,7 @@ FT_TEST(4, shutdown_cancel_drops_unstarted_payloads_and_cancels_their_handles, 4
 
 FT_TEST(4, joining_a_cancelled_task_leaves_result_untouched, 2,
         "A cancelled task never ran, so it has no answer and no failure code: wp_join and wp_join_timeout return "
-        "WP_ERR_CANCELLED and leave *result as it was (Rust: Err(JoinError::Cancelled), no value of T). Writing "
+        "WP_ERR_CANCELLED and leave *result untouched (Rust: Err(JoinError::Cancelled), no value of T). Writing "
         "the handle's empty result slot there hands the caller a number nobody computed.")
 {
     gate g;
@@ -117,8 +119,14 @@ FT_TEST(4, shutdown_returns_while_every_worker_sleeps, 4,
         "pthread_cond_broadcast: a single signal wakes one worker and pthread_join waits for the others forever.")
 {
     for (int round = 0; round < 3; round++) {
+        thread_starts_reset(0);
         wp_pool *p = make(4, 8);
-        sleep_ms(150); /* long enough for every worker to stop spinning and sleep */
+        /* Every worker stops searching and sleeps; a pool whose workers never sleep makes this case easier. */
+        double end = now_ms() + 2000;
+        for (int i = 0; i < 4; i++) {
+            double left = end - now_ms();
+            (void)thread_wait_asleep(i, left > 0 ? (unsigned)left : 0);
+        }
         shutdown_call c;
         shutdown_async(&c, p, round == 1 ? WP_CANCEL : WP_DRAIN);
         shutdown_finish(&c);

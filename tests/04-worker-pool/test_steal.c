@@ -33,7 +33,8 @@ FT_TEST(5, deque_init_wants_a_power_of_two, 1,
 
 FT_TEST(5, owner_pops_newest_first_and_thieves_steal_oldest_first, 2,
         "The owner works at the bottom (LIFO: its newest task is hot in cache), thieves at the top (FIFO). "
-        "An empty deque pops NULL and steals WP_STEAL_EMPTY.")
+        "An empty deque pops NULL and steals WP_STEAL_EMPTY; the last item is an item: after pop reserves "
+        "bottom - 1, top == bottom means one item left, not none.")
 {
     wp_deque d;
     ck_assert_int_eq(wp_deque_init(&d, 8), WP_OK);
@@ -171,6 +172,65 @@ FT_TEST(5, concurrent_thieves_and_owner_take_each_item_exactly_once, 4,
 }
 FT_TIMEOUT(concurrent_thieves_and_owner_take_each_item_exactly_once, 20);
 
+/* ---- what a push publishes ------------------------------------------------------------------------------------- */
+
+enum { PUBLISH_ITEMS = 2000, PUBLISH_CAP = 64 };
+
+/* An item the owner fills with plain (non-atomic) writes just before pushing it; a thief reads it after stealing. */
+typedef struct published {
+    int64_t value;
+    int64_t twice;
+} published;
+
+typedef struct publish_race {
+    wp_deque d;
+    published *items;
+    int taken;   /* thief only */
+    int corrupt; /* thief only: items whose fields did not match */
+} publish_race;
+
+static void *publish_thief_main(void *arg)
+{
+    publish_race *pr = arg;
+    double end = now_ms() + LONG_MS;
+    while (pr->taken < PUBLISH_ITEMS && now_ms() < end) {
+        void *out;
+        if (wp_deque_steal(&pr->d, &out) != WP_STEAL_SUCCESS) {
+            sched_yield();
+            continue;
+        }
+        const published *it = out;
+        pr->corrupt += it->twice != 2 * it->value || it->value != it - pr->items;
+        pr->taken++;
+    }
+    return NULL;
+}
+
+FT_TEST(5, a_stolen_item_carries_what_its_owner_wrote_before_the_push, 1,
+        "Push stores the slot, then bottom with release; steal loads bottom with acquire (or seq_cst) before it "
+        "reads the slot. The pair publishes the item: a thief sees everything the owner wrote into it before "
+        "the push. A relaxed load of bottom in steal orders nothing, and reading the item is then a data race "
+        "(ThreadSanitizer reports it; on a weakly ordered CPU the thief reads stale fields).")
+{
+    publish_race pr = {.taken = 0, .corrupt = 0};
+    ck_assert_int_eq(wp_deque_init(&pr.d, PUBLISH_CAP), WP_OK);
+    pr.items = malloc(PUBLISH_ITEMS * sizeof *pr.items);
+    ck_assert(pr.items != NULL);
+    pthread_t thief = start_thread(publish_thief_main, &pr);
+    /* Written after the thief started: only the deque can order these writes before the thief's reads. */
+    double end = now_ms() + LONG_MS;
+    for (int i = 0; i < PUBLISH_ITEMS && now_ms() < end; i++) {
+        pr.items[i] = (published){.value = i, .twice = 2 * (int64_t)i};
+        while (!wp_deque_push(&pr.d, &pr.items[i]) && now_ms() < end)
+            sched_yield(); /* full: the thief frees slots */
+    }
+    pthread_join(thief, NULL);
+    ck_assert_msg(pr.taken == PUBLISH_ITEMS, "the thief stole %d of %d items", pr.taken, PUBLISH_ITEMS);
+    ck_assert_msg(pr.corrupt == 0, "%d stolen items did not hold what the owner wrote before pushing them", pr.corrupt);
+    wp_deque_destroy(&pr.d);
+    free(pr.items);
+}
+
 /* ---- the pool's use of the deques ------------------------------------------------------------------------------ */
 
 typedef struct waiter {
@@ -255,49 +315,29 @@ FT_TIMEOUT(spawning_beyond_the_deque_capacity_runs_everything_once, 10);
 
 /* ---- work in the deque of a busy worker 0 --------------------------------------------------------------------- */
 
-enum { OWN_WORKERS = 3, OWN_MIN_ROUNDS = 20, OWN_MAX_ROUNDS = 2000 };
-#define OWN_BUDGET_MS 1500.0
+enum { OWN_WORKERS = 3 };
 
-/* A probe task finds the pool's first thread (worker 0, whose deque is the first one) and, from there, pushes
- * children onto its own deque round after round while it stays busy: only the other workers can run them. */
+/* The test holds each worker at its start and lets them go one by one, so it knows where everything is: the probe
+ * runs on worker 0 and pushes two children onto worker 0's deque, which must run together; worker 1 is asleep by
+ * then; worker 2, which its pool counts as searching from the start, begins only after the push. */
 typedef struct own_deque {
     wp_pool *pool;
     pthread_t first_worker;
-    atomic_int placed;       /* probes that have started: one per worker */
-    atomic_int on_first;     /* a probe ran on the first worker */
-    atomic_int warm_runs;    /* warm-up children that have run */
-    atomic_int pair_started; /* children of the pairs that have started */
-    atomic_int pair_done;    /* ... and finished */
-    int rounds;              /* rounds that finished */
-    int stalled_round;       /* -1, or the round whose children never both ran */
+    atomic_int probe_started;  /* 1: the probe runs on the first worker; 2: on another */
+    atomic_int go;             /* the test lets the probe push the pair */
+    atomic_int pushed;         /* the probe pushed it */
+    atomic_int pair_started;   /* children of the pair that have started */
+    atomic_int pair_done;      /* ... and finished */
+    atomic_int partner_missed; /* a child gave up waiting for the other to start */
 } own_deque;
 
-/* Waits for *c to reach @p want without sleeping (a sleep lets every idle worker fall asleep); false after ms. */
-static bool spin_until(atomic_int *c, int want, unsigned ms)
-{
-    double end = now_ms() + ms;
-    while (atomic_load(c) < want) {
-        if (now_ms() > end)
-            return false;
-        sched_yield();
-    }
-    return true;
-}
-
-static int warm_run(void *arg, int64_t *result)
-{
-    atomic_fetch_add(&((own_deque *)arg)->warm_runs, 1);
-    *result = 0;
-    return 0;
-}
-static const wp_task_type warm_task = {warm_run, NULL, "warm-up child"};
-
-/* The two children of a round run at the same time or not at all: each waits until its partner has started. */
+/* The two children run at the same time or not at all: each waits until the other has started. */
 static int pair_run(void *arg, int64_t *result)
 {
     own_deque *o = arg;
-    int pair = atomic_fetch_add(&o->pair_started, 1) / 2;
-    (void)wait_count(&o->pair_started, 2 * pair + 2, LONG_MS);
+    atomic_fetch_add(&o->pair_started, 1);
+    if (!wait_count(&o->pair_started, 2, LONG_MS))
+        atomic_store(&o->partner_missed, 1);
     atomic_fetch_add(&o->pair_done, 1);
     *result = 0;
     return 0;
@@ -308,67 +348,58 @@ static int probe_run(void *arg, int64_t *result)
 {
     own_deque *o = arg;
     *result = 0;
-    atomic_fetch_add(&o->placed, 1);
-    /* Each probe holds its worker until every worker holds one: then exactly one runs on the first worker. */
-    if (!spin_until(&o->placed, OWN_WORKERS, LONG_MS) || !pthread_equal(pthread_self(), o->first_worker))
-        return 0;
-    atomic_store(&o->on_first, 1);
-    double budget_end = now_ms() + OWN_BUDGET_MS;
-    for (int round = 0; round < OWN_MAX_ROUNDS && (round < OWN_MIN_ROUNDS || now_ms() < budget_end); round++) {
-        sleep_ms(1); /* the other two workers go to sleep */
-        /* One child wakes one of them, which runs it and then searches for more for a while. */
-        ck_assert_int_eq(wp_submit(o->pool, &warm_task, o, NULL), WP_OK);
-        if (!spin_until(&o->warm_runs, round + 1, LONG_MS)) {
-            o->stalled_round = round;
-            return 0;
-        }
-        /* 0 to 30 µs later, while it is likely still searching, two children that must run together. The push
-         * needs to wake nobody while a worker searches; that worker takes the first child, and since the second
-         * is still visible in worker 0's deque, it must wake the sleeping one before it stops searching. */
-        double until = now_ms() + (round % 16) * 0.002;
-        while (now_ms() < until)
-            ;
-        ck_assert_int_eq(wp_submit(o->pool, &pair_task, o, NULL), WP_OK);
-        ck_assert_int_eq(wp_submit(o->pool, &pair_task, o, NULL), WP_OK);
-        if (!spin_until(&o->pair_done, 2 * round + 2, LONG_MS)) {
-            o->stalled_round = round;
-            return 0;
-        }
-        o->rounds = round + 1;
-    }
+    atomic_store(&o->probe_started, pthread_equal(pthread_self(), o->first_worker) ? 1 : 2);
+    if (!wait_count(&o->go, 1, LONG_MS))
+        return 1;
+    ck_assert_int_eq(wp_submit(o->pool, &pair_task, o, NULL), WP_OK);
+    ck_assert_int_eq(wp_submit(o->pool, &pair_task, o, NULL), WP_OK);
+    atomic_store(&o->pushed, 1);
+    /* Worker 0 stays busy until both children have run: only the other two workers can run them. */
+    (void)wait_count(&o->pair_done, 2, 2 * LONG_MS);
     return 0;
 }
 static const wp_task_type probe_task = {probe_run, NULL, "probe"};
 
 FT_TEST(5, work_left_in_a_busy_worker_zeros_own_deque_is_found, 3,
         "Before a worker sleeps, and before the last searching worker stops searching, it looks for work in "
-        "every deque: worker 0's too. Here worker 0 stays busy while its own deque holds a task that another "
-        "worker must run; a look that starts at index 1 (or skips the deque of the worker it thinks is its "
-        "own) lets the others sleep beside pending work, and two tasks that must run together never do.")
+        "every deque: worker 0's too. Here worker 0 stays busy while its deque holds two tasks that must run "
+        "together; a searching worker takes one and must wake the sleeping one for the other. A look that starts "
+        "at index 1 (or skips the deque of the worker it thinks is its own) sees nothing left, wakes nobody, and "
+        "the second task waits beside a sleeping worker.")
 {
-    own_deque o = {.stalled_round = -1};
-    atomic_init(&o.placed, 0);
-    atomic_init(&o.on_first, 0);
-    atomic_init(&o.warm_runs, 0);
+    own_deque o = {0};
+    atomic_init(&o.probe_started, 0);
+    atomic_init(&o.go, 0);
+    atomic_init(&o.pushed, 0);
     atomic_init(&o.pair_started, 0);
     atomic_init(&o.pair_done, 0);
+    atomic_init(&o.partner_missed, 0);
     thread_starts_reset(0);
+    thread_starts_hold(true);
     ck_assert_int_eq(wp_pool_new(&o.pool, OWN_WORKERS, 8), WP_OK);
-    ck_assert_int_ge(threads_started(), 1);
+    thread_starts_hold(false);
+    ck_assert_int_ge(threads_started(), OWN_WORKERS);
     o.first_worker = thread_started(0);
-    wp_handle *h[OWN_WORKERS];
-    for (int i = 0; i < OWN_WORKERS; i++)
-        ck_assert_int_eq(wp_submit(o.pool, &probe_task, &o, &h[i]), WP_OK);
-    for (int i = 0; i < OWN_WORKERS; i++) {
-        int64_t r;
-        ck_assert_int_eq(wp_join(h[i], &r), WP_OK);
-    }
+    /* The probe waits in the injector until worker 0 begins: the others are still held. */
+    wp_handle *h;
+    ck_assert_int_eq(wp_submit(o.pool, &probe_task, &o, &h), WP_OK);
+    thread_release(0);
+    ck_assert_msg(wait_count(&o.probe_started, 1, LONG_MS), "the probe never started on the only running worker");
+    ck_assert_msg(atomic_load(&o.probe_started) == 1, "the probe ran on a thread other than the only running worker");
+    /* Worker 1 begins, finds nothing and goes to sleep. A worker that never sleeps makes this case easier, not
+     * wrong: the test goes on either way. */
+    thread_release(1);
+    (void)thread_wait_asleep(1, LONG_MS);
+    atomic_store(&o.go, 1);
+    ck_assert_msg(wait_count(&o.pushed, 1, LONG_MS), "the probe never pushed its two children");
+    /* Worker 2 begins with both children in worker 0's deque: it takes one, and the other needs worker 1. */
+    thread_release(2);
+    int64_t r;
+    ck_assert_int_eq(wp_join(h, &r), WP_OK);
     wp_pool_shutdown(o.pool, WP_DRAIN);
-    ck_assert_msg(atomic_load(&o.on_first), "no probe ran on the pool's first thread (%d of %d probes started)",
-                  atomic_load(&o.placed), OWN_WORKERS);
-    ck_assert_msg(o.stalled_round < 0,
-                  "round %d: a task stayed in worker 0's deque while worker 0 was busy and another worker slept "
-                  "(%d rounds went well before)",
-                  o.stalled_round, o.rounds);
+    ck_assert_int_eq(atomic_load(&o.pair_done), 2);
+    ck_assert_msg(!atomic_load(&o.partner_missed),
+                  "a task stayed in worker 0's deque while worker 0 was busy and another worker slept: the worker "
+                  "that took the first task of the pair woke nobody for the second");
 }
 FT_TIMEOUT(work_left_in_a_busy_worker_zeros_own_deque_is_found, 20);

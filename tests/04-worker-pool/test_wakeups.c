@@ -63,8 +63,9 @@ FT_TEST(1, back_to_back_sends_wake_every_waiting_receiver, 4,
 FT_TIMEOUT(back_to_back_sends_wake_every_waiting_receiver, 10);
 
 FT_TEST(1, a_spurious_wakeup_does_not_make_recv_return, 3,
-        "pthread_cond_wait may return with nothing changed. `if (len == 0) wait` then reads an empty slot; "
-        "`while (len == 0 && !closed) wait` goes back to sleep. The test broadcasts not_empty itself.")
+        "pthread_cond_wait may return with nothing changed (a spurious wakeup). `if (len == 0) wait` then goes on "
+        "with an empty channel; `while (len == 0 && !closed) wait` goes back to sleep. The test broadcasts "
+        "not_empty itself.")
 {
     wp_chan ch = chan_make(2);
     blocked r[2];
