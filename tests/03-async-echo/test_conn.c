@@ -60,11 +60,18 @@ static void close_fixture(fixture *f)
     free(f->ctx.scratch);
 }
 
-/* Runs the reactor until it has nothing to say for `quiet_ms` (or the future completed). */
+/* Runs the reactor until it has nothing to say for `quiet_ms` (or the future completed). A connection that is
+ * reported ready this many times in a row never goes quiet: something keeps it ready and the loop spins. */
+enum { SPIN_POLLS = 100000 };
+
 static void pump(fixture *f, int quiet_ms)
 {
-    while (f->last == AE_PENDING && ae_reactor_poll(&f->r, quiet_ms) > 0) {
-    }
+    int polls = 0;
+    while (f->last == AE_PENDING && ae_reactor_poll(&f->r, quiet_ms) > 0)
+        ck_assert_msg(++polls < SPIN_POLLS,
+                      "the connection was reported ready %d times in a row and neither finished nor went quiet: "
+                      "it spins on a readiness it never consumes",
+                      polls);
 }
 
 /* ---- part 2 ---------------------------------------------------------------------------------------------- */
@@ -107,8 +114,9 @@ FT_TEST(2, the_reactor_wakes_the_future_and_bytes_come_back, 2,
 }
 
 FT_TEST(2, peer_shutdown_completes_the_future_with_ready, 2,
-        "recv returning 0 means the peer will send nothing more. Nothing is owed in state READING, so the echo "
-        "loop is over: return AE_READY with error 0 and state DONE. A spent future keeps answering AE_READY.")
+        "recv returning 0 is EOF: the peer will send nothing more (nothing to read yet is EAGAIN, not 0), and "
+        "the socket stays readable for good. Nothing is owed in state READING, so the echo loop is over: return "
+        "AE_READY with error 0 and state DONE. A spent future keeps answering AE_READY.")
 {
     fixture f;
     open_fixture(&f, 4096, false);
@@ -140,7 +148,8 @@ FT_TEST(2, a_reset_completes_the_future_with_the_error, 1,
 
 FT_TEST(2, close_deregisters_then_closes_the_socket_once, 1,
         "ae_conn_close: deregister from the reactor first (so no event can reach a freed connection), then "
-        "close the fd, free what is owed, and leave src.fd = -1 so a second call does nothing.")
+        "close the fd (forgetting it is a descriptor leak: one per client, until EMFILE), free what is owed, "
+        "and leave src.fd = -1 so a second call does nothing.")
 {
     int before = fd_count(0);
     fixture f;
@@ -149,7 +158,7 @@ FT_TEST(2, close_deregisters_then_closes_the_socket_once, 1,
     ae_conn_close(&f.c);
     ck_assert_int_eq(f.c.src.fd, -1);
     ck_assert_int_eq(f.r.n_sources, 0);
-    ck_assert_int_eq(fcntl(fd, F_GETFD), -1);
+    ck_assert_msg(fcntl(fd, F_GETFD) == -1, "the socket is still open after ae_conn_close: a descriptor leak");
     ae_conn_close(&f.c);
     close_fixture(&f);
     ck_assert_int_eq(fd_count(0), before);
@@ -169,7 +178,7 @@ static size_t flood(fixture *f, const uint8_t *data, size_t len)
 FT_TEST(3, a_partial_write_is_kept_and_reading_stops_until_it_is_flushed, 3,
         "When send takes fewer bytes than were read, copy the rest into the connection's own buffer (the "
         "scratch buffer is shared), switch to WRITING and ask for AE_WRITABLE only: no AE_READABLE while "
-        "owing bytes is the backpressure (and, level-triggered, asking for it anyway would spin). At most "
+        "owing bytes is the backpressure (and, level-triggered, asking for it anyway is a busy loop). At most "
         "ctx.cap bytes are ever owed.")
 {
     enum { CAP = 4096, TOTAL = 4 << 20 };
@@ -199,8 +208,11 @@ FT_TEST(3, a_partial_write_is_kept_and_reading_stops_until_it_is_flushed, 3,
 }
 
 FT_TEST(3, owed_bytes_resume_on_writable_and_the_echo_is_byte_exact, 3,
-        "write_all: on AE_WRITABLE, send from buf + buf_off until all is gone (then free it and go back to "
-        "READING) or EAGAIN (then keep waiting for AE_WRITABLE). Nothing may be lost, duplicated or reordered.")
+        "write_all: a partial write (send takes fewer bytes than asked) is the normal case, not an error: keep "
+        "the rest. On AE_WRITABLE, send from buf + buf_off until all is gone (then free it and go back to "
+        "READING with AE_READABLE alone: AE_WRITABLE on an empty buffer is reported on every poll, a busy loop) "
+        "or EAGAIN (then keep waiting for AE_WRITABLE). Every byte read is sent or owed: nothing may be lost, "
+        "duplicated or reordered.")
 {
     enum { CAP = 64 * 1024, TOTAL = 2 << 20 };
     uint8_t *data = malloc(TOTAL), *back = malloc(TOTAL);
@@ -220,6 +232,10 @@ FT_TEST(3, owed_bytes_resume_on_writable_and_the_echo_is_byte_exact, 3,
                           "still owing bytes after a partial flush, the "
                           "connection asks for interest %u instead of AE_WRITABLE alone",
                           f.c.src.interest);
+        uint64_t owed = f.c.buf_len - f.c.buf_off;
+        ck_assert_msg(f.c.bytes_out + owed == f.c.bytes_in,
+                      "%llu bytes read, but only %llu written and %llu owed: a partial write lost the rest",
+                      (unsigned long long)f.c.bytes_in, (unsigned long long)f.c.bytes_out, (unsigned long long)owed);
         if (round % 3 == 0) /* a slow reader: reads only now and then */
             for (ssize_t n; got < TOTAL && (n = recv(f.peer, back + got, TOTAL - got, MSG_DONTWAIT)) > 0;)
                 got += (size_t)n;
@@ -228,6 +244,9 @@ FT_TEST(3, owed_bytes_resume_on_writable_and_the_echo_is_byte_exact, 3,
     ck_assert_msg(memcmp(data, back, TOTAL) == 0, "the echo is not byte-exact");
     ck_assert_ptr_null(f.c.buf);
     ck_assert_int_eq(f.c.state, AE_CONN_READING);
+    ck_assert_msg(f.c.src.interest == AE_READABLE,
+                  "everything flushed, yet the connection asks for interest %u instead of AE_READABLE alone",
+                  f.c.src.interest);
     close_fixture(&f);
     free(data);
     free(back);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -225,16 +226,29 @@ FT_TEST(1, poll_times_out_with_zero_and_treats_a_signal_as_a_wake_up, 1,
 }
 
 FT_TEST(1, close_releases_the_epoll_descriptor_and_is_idempotent, 1,
-        "ae_reactor_init creates one fd (epoll_create1 with EPOLL_CLOEXEC); ae_reactor_close closes it, sets "
-        "epfd = -1, and a second close does nothing.")
+        "ae_reactor_init creates one fd (epoll_create1 with EPOLL_CLOEXEC) and sets every count, n_sources "
+        "included, whatever the memory held before; ae_reactor_close closes the fd, sets epfd = -1, forgets the "
+        "sources still registered (n_sources 0, their fds stay open), and a second close does nothing.")
 {
     int before = fd_count(0);
     ae_reactor r;
+    memset(&r, 0x5a, sizeof r); /* a reactor in reused memory: init must not trust what it finds */
     open_reactor(&r);
     ck_assert_int_eq(fd_count(0), before + 1);
     ck_assert_int_eq(fcntl(r.epfd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+    ck_assert_msg(r.n_sources == 0 && r.batch_len == 0 && r.batch_pos == 0,
+                  "a new reactor has n_sources %d, batch_len %d, batch_pos %d (want 0, 0, 0)", r.n_sources, r.batch_len,
+                  r.batch_pos);
+    int p[2];
+    ck_assert_int_eq(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+    owner a = {0};
+    ck_assert_int_eq(ae_reactor_register(&r, &a.src, p[0], AE_READABLE, record_ready), 0);
+    ck_assert_int_eq(r.n_sources, 1);
     ae_reactor_close(&r);
     ck_assert_int_eq(r.epfd, -1);
+    ck_assert_msg(r.n_sources == 0, "a closed reactor still counts %d registered sources", r.n_sources);
+    ck_assert_int_eq(fcntl(p[0], F_GETFD) & FD_CLOEXEC, FD_CLOEXEC); /* the source's fd is still the owner's */
     ae_reactor_close(&r);
+    close(p[0]), close(p[1]);
     ck_assert_int_eq(fd_count(0), before);
 }
