@@ -84,6 +84,33 @@ def sync(source, dest):
             shutil.copyfile(source / name, dest / name)
 
 
+def seed(chapter, scratch):
+    """Starts the scratch copy's build folders from the reference's (build/solutions/<variant>/<chapter>), so that
+    the first bug of a chapter compiles only its own file instead of the whole chapter. Only a folder the scratch
+    copy does not have yet is seeded; the copy keeps the times of the files, the scratch sources get those of
+    solutions/ (older than the objects made from them), and the dependency files are rewritten to the new paths,
+    so make still rebuilds whatever a changed header or a patched file touches. Returns whether it seeded any."""
+    tag = str(scratch).rstrip("/").replace("/", "_")
+    seeded = False
+    for built in sorted((ROOT / "build" / "solutions").glob(f"*/{chapter}")):
+        dest = ROOT / "build" / tag / built.parent.name / chapter
+        if dest.exists() or not built.is_dir():
+            continue
+        shutil.copytree(built, dest, symlinks=True)
+        for deps in dest.rglob("*.d"):
+            text = deps.read_text()
+            text = text.replace("build/solutions/", f"build/{tag}/").replace(f"solutions/{chapter}/",
+                                                                             f"{scratch}/{chapter}/")
+            stat = deps.stat()
+            deps.write_text(text)
+            os.utime(deps, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        seeded = True
+    if seeded:
+        for source in (ROOT / "solutions" / chapter).iterdir():
+            shutil.copy2(source, ROOT / scratch / chapter / source.name)
+    return seeded
+
+
 def make_run(chapter, impl, variant, tests, cc):
     """Builds and runs the chapter's tests against impl/; returns (exit status, output, build folder)."""
     command = ["make", "--no-print-directory", "-f", "mk/chapter.mk", "run", f"CH={chapter}", f"IMPL={impl}",
@@ -163,6 +190,7 @@ def prove_chapter(chapter, only, full, cc, folder=None):
         bugs = [bug for bug in bugs if bug.stem in only]
     scratch = Path(os.environ.get("BUGS_SCRATCH") or "build/bugs/impl")
     sync(ROOT / "solutions" / chapter, ROOT / scratch / chapter)
+    seed(chapter, scratch)
     rows, start = [], time.monotonic()
     for bug in bugs:
         try:
