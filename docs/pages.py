@@ -24,8 +24,9 @@ one section per chapter, and in it one table row per C item, rows grouped by the
 entry in a flat list that Doxygen appends to the same page; after Doxygen has run, `--link-back` points those
 headings at the item's row in the grouped tables instead.
 
-The bug catalogue page (ft-bugs.md, page label `bugs`, "What the tests catch") lists each chapter's catalogued
-mistakes from the headers of tests/NN-name/bugs/*.patch: the mistake, its concept, the tests that catch it.
+The bug catalogue page (ft-tests-catch.md, after the index in the navigation; page label `bugs`, "What the tests
+catch") lists each chapter's catalogued mistakes from the headers of tests/NN-name/bugs/*.patch: the mistake, its
+concept, the tests that catch it.
 
 The front page, docs/mainpage.md, is copied to ft-mainpage.md with its links to chapter READMEs turned into links
 to the chapter pages, and a row added to its chapter table for any chapter the table does not name yet.
@@ -89,7 +90,7 @@ def main():
         write(os.path.join(out_dir, f"{PAGE_PREFIX}chapter-{chapter.folder}.md"),
               chapter_page(chapters, index, out_dir, linker, benchmark_anchors))
     write(os.path.join(out_dir, f"{PAGE_PREFIX}rust-index.md"), index_page(chapters, shared))
-    write(os.path.join(out_dir, f"{PAGE_PREFIX}bugs.md"), catalogue_page(chapters, linker))
+    write(os.path.join(out_dir, f"{PAGE_PREFIX}tests-catch.md"), catalogue_page(chapters, linker))
     write(os.path.join(out_dir, f"{PAGE_PREFIX}mainpage.md"), front_page(chapters, linker))
     print(f"pages: {len(chapters)} chapter page(s), the Rust <-> C index and the bug catalogue ({len(listed)} item(s)) -> {args.out_dir}")
     return 0

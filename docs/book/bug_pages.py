@@ -37,12 +37,13 @@ def chapter_entries(chapter, read_bug):
 
 
 def prose(text, linker):
-    """A header field as page text: outside code spans, <, > and & are characters, not HTML, and \\ and @ are not
-    Doxygen commands (Rust's `Vec<T>` written without backticks, say); then fix_inline as for every page."""
+    """A header field as page text. Outside code spans, <, > and & are characters, not HTML (Rust's Vec<T> written
+    without backticks), \\ and @ are not Doxygen commands, and * is not emphasis (C's *out); then fix_inline as for
+    every page."""
     parts = text.split("`")
     for index in range(0, len(parts), 2):
         escaped = html.escape(parts[index], quote=False)
-        parts[index] = escaped.replace("\\", "\\\\").replace("@", "\\@")
+        parts[index] = escaped.replace("\\", "\\\\").replace("@", "\\@").replace("*", "\\*")
     return fix_inline("`".join(parts), linker)
 
 
