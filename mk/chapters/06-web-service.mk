@@ -1,0 +1,14 @@
+# Chapter 06 (web service): parts 2 and 3 talk to a real PostgreSQL through libpq. The tests start a throwaway
+# cluster of their own (tests/06-web-service/pg_support.c, README "Adding a chapter", item 10); the template it is
+# copied from is made here, while the chapter builds, because the tests' sandbox cannot write the build folder.
+# Worker loops run on threads: -pthread for the tests and the demo.
+PG_TEMPLATES := $(abspath $(BUILD))/pgtmp
+TEST_DEPS += pg-template
+TEST_ENV += PGTMP_TEMPLATES=$(PG_TEMPLATES)
+.PHONY: pg-template
+pg-template: ; $(Q)mk/pgtmp.sh template $(PG_TEMPLATES) >/dev/null
+# libpq's headers and library: a bench script asks for these with `print-PG_CFLAGS` / `print-PG_LIBS`.
+PG_CFLAGS := -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
+PG_LIBS := -lpq
+HOST_CC += $(PG_CFLAGS) -pthread
+LDLIBS_CH += $(PG_LIBS) -pthread
