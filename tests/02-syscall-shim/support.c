@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -64,7 +65,7 @@ void *efault_page(void)
 }
 
 /* Reads both pipes until the child closes them; poll keeps a full stderr from blocking a stdout read. */
-static void drain(int out_fd, int err_fd, run_result *r)
+void collect_output(int out_fd, int err_fd, run_result *r)
 {
     size_t n_out = 0, n_err = 0;
     struct pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
@@ -91,7 +92,7 @@ static void drain(int out_fd, int err_fd, run_result *r)
     r->err[n_err] = '\0';
 }
 
-void run_program(const char *const *argv, run_result *r)
+pid_t start_program(const char *const *argv, bool traced, int *out_fd, int *err_fd)
 {
     int out[2], err[2];
     ck_assert_msg(pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0, "pipe2 failed");
@@ -102,6 +103,8 @@ void run_program(const char *const *argv, run_result *r)
         dup2(out[1], 1);
         dup2(err[1], 2);
         char *const envp[] = {NULL};
+        if (traced && ptrace(PTRACE_TRACEME, 0, NULL, NULL) != 0)
+            _exit(126);
         /* SAFETY: execve does not modify the argument strings; the cast only drops const for its prototype. */
         execve(argv[0], (char *const *)argv, envp);
         dprintf(2, "cannot execute %s\n", argv[0]);
@@ -109,7 +112,16 @@ void run_program(const char *const *argv, run_result *r)
     }
     close(out[1]);
     close(err[1]);
-    drain(out[0], err[0], r);
+    *out_fd = out[0];
+    *err_fd = err[0];
+    return pid;
+}
+
+void run_program(const char *const *argv, run_result *r)
+{
+    int out_fd, err_fd;
+    pid_t pid = start_program(argv, false, &out_fd, &err_fd);
+    collect_output(out_fd, err_fd, r);
     ck_assert_msg(waitpid(pid, &r->status, 0) == pid, "waitpid failed");
 }
 

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* A scratch directory with one file "data" of three pages: page 0 starts with DATA_TEXT, page 1 is all 'b',
  * page 2 all 'c'. Created by scratch_setup() in each test that needs it, removed by scratch_teardown(). */
@@ -40,6 +41,14 @@ typedef struct run_result {
 
 /* Runs argv[0] with argv (NULL-terminated) and an empty environment; fails the test if it cannot start. */
 void run_program(const char *const *argv, run_result *r);
+
+/* The first half of run_program: starts argv[0] with its stdout and stderr on pipes whose read ends are returned in
+ * *out_fd and *err_fd; `traced` makes the child ask for ptrace (PTRACE_TRACEME) first, so that it stops at its
+ * execve for the caller to trace. Returns the child's pid. */
+pid_t start_program(const char *const *argv, bool traced, int *out_fd, int *err_fd);
+
+/* The second half: reads both pipes until the child has closed them (then closes them), into r->out and r->err. */
+void collect_output(int out_fd, int err_fd, run_result *r);
 
 /* "exited with status 3", "killed by signal 11 (Segmentation fault)", ... for messages. */
 const char *describe_status(int status);

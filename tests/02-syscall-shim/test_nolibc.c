@@ -160,38 +160,13 @@ FT_TEST(4, nolibc_is_a_static_executable_without_interpreter_that_runs, 2,
 
 #if defined(__x86_64__)
 /* Reads what is left in a pipe whose write end is closed (the program has exited, and its output fits the pipe). */
-static void read_rest(int fd, char *buf, size_t size)
-{
-    size_t n = 0;
-    ssize_t got;
-    while (n + 1 < size && (got = read(fd, buf + n, size - 1 - n)) > 0)
-        n += (size_t)got;
-    buf[n] = '\0';
-    close(fd);
-}
-
 /* Runs the program as run_program does, but traced: at the entry of every write(2) to stdout or stderr the count
  * (rdx) is cut to at most `most` bytes, so the kernel writes that many and returns a short count, as a full pipe
  * or a signal can. Returns how many writes were cut. */
 static int run_with_short_writes(const char *const *argv, unsigned long long most, run_result *r)
 {
-    int out[2], err[2];
-    ck_assert_msg(pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0, "pipe2 failed");
-    fflush(NULL);
-    pid_t pid = fork();
-    ck_assert_msg(pid >= 0, "fork failed");
-    if (pid == 0) {
-        dup2(out[1], 1);
-        dup2(err[1], 2);
-        char *const envp[] = {NULL};
-        if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) != 0)
-            _exit(126);
-        /* SAFETY: execve does not modify the argument strings; the cast only drops const for its prototype. */
-        execve(argv[0], (char *const *)argv, envp);
-        _exit(127);
-    }
-    close(out[1]);
-    close(err[1]);
+    int out_fd, err_fd;
+    pid_t pid = start_program(argv, true, &out_fd, &err_fd);
     int status, cut = 0, deliver = 0;
     ck_assert_msg(waitpid(pid, &status, 0) == pid, "waitpid failed");
     ck_assert_msg(WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP,
@@ -218,8 +193,7 @@ static int run_with_short_writes(const char *const *argv, unsigned long long mos
         entry = !entry;
     }
     r->status = status;
-    read_rest(out[0], r->out, sizeof r->out);
-    read_rest(err[0], r->err, sizeof r->err);
+    collect_output(out_fd, err_fd, r);
     return cut;
 }
 #endif

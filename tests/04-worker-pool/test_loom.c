@@ -162,10 +162,9 @@ FT_TEST(5, loom_pop_against_two_steals_takes_each_item_once, 2,
 FT_TIMEOUT(loom_pop_against_two_steals_takes_each_item_once, 20);
 
 FT_TEST(5, loom_last_item_goes_to_exactly_one_of_pop_and_steal, 2,
-        "One item in the deque, the owner pops while a thief steals. When top == bottom - 1 both may see it: the last "
-        "item's CAS "
-        "decides. The owner, like the thief, must compare-and-swap top from t to t + 1 (seq_cst) and take the item "
-        "only if that CAS succeeds; either way it then restores bottom.")
+        "One item in the deque, the owner pops while a thief steals. When top == bottom - 1 both may see it: the "
+        "last item's CAS decides. The owner, like the thief, must compare-and-swap top from t to t + 1 (seq_cst) "
+        "and take the item only if that CAS succeeds; either way it then restores bottom.")
 {
     scenario s = {.given = 1, .pops = 1, .thieves = 1, .steals = 1};
     check_scenario(&s, "loom_last_item_goes_to_exactly_one_of_pop_and_steal");
@@ -174,9 +173,8 @@ FT_TIMEOUT(loom_last_item_goes_to_exactly_one_of_pop_and_steal, 20);
 
 FT_TEST(5, loom_two_thieves_and_the_owner_take_each_item_once, 1,
         "Two items in the deque; two thieves steal once each while the owner pops twice. Thieves claim index top "
-        "with a "
-        "seq_cst compare-and-swap and drop what they read when it fails; the steal's loads of top and bottom are "
-        "seq_cst, top first.")
+        "with a seq_cst compare-and-swap and drop what they read when it fails; the steal's loads of top and bottom "
+        "are seq_cst, top first.")
 {
     scenario s = {.given = 2, .pops = 2, .thieves = 2, .steals = 1};
     check_scenario(&s, "loom_two_thieves_and_the_owner_take_each_item_once");
