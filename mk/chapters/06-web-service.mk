@@ -12,3 +12,16 @@ PG_CFLAGS := -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/p
 PG_LIBS := -lpq
 HOST_CC += $(PG_CFLAGS) -pthread
 LDLIBS_CH += $(PG_LIBS) -pthread
+# Part 5: the service is a real program. chapters/06-web-service/service_main.c (given, with a main(), so not in
+# chapter.conf's `given`, which the test binary links) is linked with the chapter's sources into $(B)/ws-service;
+# the tests start it with fork and exec, finding it through WS_SERVICE.
+WS_SERVICE := $(B)/ws-service
+TEST_DEPS += $(WS_SERVICE)
+TEST_ENV += WS_SERVICE=$(abspath $(WS_SERVICE))
+
+$(WS_SERVICE): $(LINKED_OBJS) $(B)/given/service_main.o
+	$(call link_c)
+
+.PHONY: ws-service
+ws-service: $(WS_SERVICE)
+-include $(B)/given/service_main.d
