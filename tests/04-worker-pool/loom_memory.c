@@ -148,27 +148,27 @@ uint64_t loom_atomic_rmw(volatile void *p, size_t size, loom_rmw op, uint64_t op
         wait_for_turn(p);
         loom_drain(L->current, LAND_DRAIN);
     }
-    uint64_t old = mem_read(p, size), new = operand;
+    uint64_t old = mem_read(p, size), next = operand;
     switch (op) {
     case LOOM_XCHG:
         break;
     case LOOM_ADD:
-        new = old + operand;
+        next = old + operand;
         break;
     case LOOM_SUB:
-        new = old - operand;
+        next = old - operand;
         break;
     case LOOM_OR:
-        new = old | operand;
+        next = old | operand;
         break;
     case LOOM_XOR:
-        new = old ^ operand;
+        next = old ^ operand;
         break;
     case LOOM_AND:
-        new = old &operand;
+        next = old & operand;
         break;
     }
-    mem_write(p, size, new &size_mask(size));
+    mem_write(p, size, next & size_mask(size));
     if (L->current >= 0) {
         loom_step *s = new_step(STEP_RMW, L->current, site);
         s->rmw = op;

@@ -55,6 +55,14 @@ static void seed(PGconn *admin, long id, const char *body)
     pg_admin_exec(admin, sql);
 }
 
+/* Makes every statement on items wait (in pg_locks, ungranted) until the caller's COMMIT: a slow query without a
+ * sleep. */
+static void hold_items(PGconn *admin)
+{
+    pg_admin_exec(admin, "BEGIN");
+    pg_admin_exec(admin, "LOCK TABLE items IN ACCESS EXCLUSIVE MODE");
+}
+
 static const char *const CHECKOUT_5S[] = {"--checkout-ms", "5000", NULL};
 
 FT_TEST(5, put_then_get_returns_the_body_and_delete_removes_it, 3,
@@ -119,8 +127,7 @@ FT_TEST(5, pipelined_requests_are_answered_in_order, 3,
     seed(admin, 5301, "slow-one");
     svc s;
     svc_start(&s, CHECKOUT_5S);
-    pg_admin_exec(admin, "BEGIN");
-    pg_admin_exec(admin, "LOCK TABLE items IN ACCESS EXCLUSIVE MODE");
+    hold_items(admin);
     client *c = malloc(sizeof *c);
     client_open(c, s.port);
     /* The GET waits for the lock; /healthz behind it could be answered at once, but must not be sent first. */
@@ -200,8 +207,7 @@ FT_TEST(5, stampede_of_200_gets_on_one_key_makes_one_query, 5,
     const char *const args[] = {"--checkout-ms", "20000", "--workers", "2", NULL};
     svc s;
     svc_start(&s, args);
-    pg_admin_exec(admin, "BEGIN");
-    pg_admin_exec(admin, "LOCK TABLE items IN ACCESS EXCLUSIVE MODE");
+    hold_items(admin);
     client *c = calloc(STAMPEDE, sizeof *c);
     ck_assert_ptr_ne(c, NULL);
     for (int i = 0; i < STAMPEDE; i++)
@@ -241,8 +247,7 @@ FT_TEST(5, a_slow_query_does_not_delay_cache_hits, 4,
     svc_start(&s, args);
     reply r = http_call(s.port, "GET", "/items/5601", NULL); /* now cached */
     ck_assert_str_eq(r.body, "hot");
-    pg_admin_exec(admin, "BEGIN");
-    pg_admin_exec(admin, "LOCK TABLE items IN ACCESS EXCLUSIVE MODE");
+    hold_items(admin);
     client *slow = malloc(sizeof *slow);
     client_open(slow, s.port);
     client_send_str(slow, "GET /items/5602 HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -271,8 +276,7 @@ FT_TEST(5, an_exhausted_pool_answers_503_with_retry_after, 3,
     const char *const args[] = {"--checkout-ms", "300", "--pool", "1", NULL};
     svc s;
     svc_start(&s, args);
-    pg_admin_exec(admin, "BEGIN");
-    pg_admin_exec(admin, "LOCK TABLE items IN ACCESS EXCLUSIVE MODE");
+    hold_items(admin);
     client *holder = malloc(sizeof *holder);
     client_open(holder, s.port);
     client_send_str(holder, "GET /items/5701 HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -305,8 +309,7 @@ FT_TEST(5, sigterm_drains_a_request_in_flight_then_exits_0, 4,
     client_send_str(idle, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
     reply r;
     ck_assert(client_read(idle, &r, 10000));
-    pg_admin_exec(admin, "BEGIN");
-    pg_admin_exec(admin, "LOCK TABLE items IN ACCESS EXCLUSIVE MODE");
+    hold_items(admin);
     client_open(busy, s.port);
     client_send_str(busy, "GET /items/5801 HTTP/1.1\r\nHost: t\r\n\r\n");
     ck_assert_int_eq(wait_for_queries(admin, 1), 1);
