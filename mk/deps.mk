@@ -18,6 +18,9 @@ DEB_CH05 := qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi
 # Chapters 06 and 07: a throwaway PostgreSQL cluster for the tests, demo and bench (mk/pgtmp.sh starts the server
 # of postgresql-15), and libpq to talk to it.
 DEB_PG := postgresql-15 libpq-dev
+# Chapter 06's bench: the load generators (wrk closed-loop, h2load open-loop), nginx for the HTTP floor, and the
+# crates of the Rust peer written with hyper, tokio and tokio-postgres (built offline from Debian's sources).
+DEB_CH06 := wrk nghttp2-client nginx-light librust-hyper-dev librust-tokio-postgres-dev
 # The student loop: `make watch` re-runs the tests when a source is saved (inotifywait; it polls without it).
 DEB_STUDENT := inotify-tools
 # Grading harness: the sandbox, and the archive formats submissions arrive in.
@@ -26,7 +29,7 @@ DEB_HARNESS := bubblewrap unzip zip python3
 DEB_BENCH := $(if $(shell command -v rustc 2>/dev/null),,rustc)
 # Each package once, even when two parts of the workbook need it.
 DEB_PACKAGES := $(sort $(DEB_BUILD) $(DEB_STUDENT) $(DEB_DOCS) $(DEB_CH02) $(DEB_CH03) $(DEB_CH04) $(DEB_CH05) \
-    $(DEB_PG) $(DEB_HARNESS) $(DEB_BENCH))
+    $(DEB_PG) $(DEB_CH06) $(DEB_HARNESS) $(DEB_BENCH))
 
 .PHONY: deps
 deps:

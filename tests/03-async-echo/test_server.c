@@ -332,9 +332,9 @@ FT_TEST(4, a_4_kib_message_through_a_1_kib_buffer_does_not_stall_on_delayed_acks
         ck_assert(memcmp(msg, back, sizeof msg) == 0);
         slow += now_ms() - t0 >= 30;
     }
-    ck_assert_msg(slow <= (under_valgrind() ? 8 : 3),
-                  "%d of 20 round trips took 30 ms or more: Nagle meets the "
-                  "delayed ACK (TCP_NODELAY missing)",
+    /* Nagle meeting the delayed ACK stalls nearly every round trip (19 of 20 here); a busy machine delays a
+     * few. More than half is the bug, whatever the load. */
+    ck_assert_msg(slow <= 10, "%d of 20 round trips took 30 ms or more: Nagle meets the delayed ACK (TCP_NODELAY missing)",
                   slow);
     close(fd);
     server_stop(&ts, SIGTERM, STOP_MS, false);
