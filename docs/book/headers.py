@@ -108,7 +108,8 @@ def trailing_item(lines, index, end, header, order):
     line = lines[index]
     code = line.split("/**<", 1)[0]
     trailing = [line.split("/**<", 1)[1]] + lines[index + 1:end + 1]
-    rust = rust_text(trailing, 0) if "@rust" in "\n".join(trailing) else ""
+    at = next((i for i, text in enumerate(trailing) if "@rust" in text), None)
+    rust = rust_text(trailing, at) if at is not None else ""
     value = re.match(rf"\s*({IDENT})\s*(=|,|$)", code)
     macro = re.match(rf"\s*#\s*define\s+({IDENT})", code)
     if macro:
