@@ -139,6 +139,30 @@ void ft_register_timeout(const ft_test *t, int seconds);
     }                                                                       \
     struct ft_timeout_semicolon_##name_
 
+/** A setup that the tests of some parts need, registered with FT_SETUP. */
+typedef struct ft_setup {
+    void (*fn)(void); /**< runs once in the runner process, before the first test forks */
+    const int *parts; /**< the parts whose tests need it */
+    size_t n_parts;   /**< how many numbers @ref parts holds */
+} ft_setup;
+
+void ft_register_setup(const ft_setup *s);
+
+/**
+ * Runs @p fn_ (`void fn_(void)`) once, in the runner process, after the tests are selected and before the first
+ * one forks, when at least one selected test belongs to one of the parts listed after it; never for `--list` or a
+ * selection of other parts. For what is slow to start and shared by many tests, such as a database server: its
+ * state (a connection string, say) lives in static variables that the tests' forked processes inherit. A setup
+ * that fails says so in those variables, and the tests that need it fail (or skip) with the reason.
+ *
+ *     FT_SETUP(start_clusters, 2, 3, 5);
+ */
+#define FT_SETUP(fn_, ...)                                                                                                \
+    static const int fn_##_setup_parts[] = {__VA_ARGS__};                                                                 \
+    static const ft_setup fn_##_setup = {fn_, fn_##_setup_parts, sizeof fn_##_setup_parts / sizeof fn_##_setup_parts[0]}; \
+    __attribute__((constructor)) static void fn_##_setup_register(void) { ft_register_setup(&fn_##_setup); }              \
+    struct ft_setup_semicolon_##fn_
+
 /** Prefix of a Check failure message that the shared main reads as "skipped", not "failed". */
 #define FT_SKIP_MARK "ferrite-skip: "
 

@@ -10,7 +10,7 @@
  * Use, in the chapter's test support (tests/NN-name/support.c):
  *
  *     static char pg_dir[FT_PG_DIR_MAX], pg_conninfo[FT_PG_CONNINFO_MAX];
- *     ...once, in the runner process, before Check forks the first test:
+ *     ...once, in the runner process, before Check forks the first test (an FT_SETUP function, ferrite_test.h):
  *     if (!ft_pg_scratch_dir(pg_dir, sizeof pg_dir) ||
  *         ft_pg_start(pg_dir, pg_conninfo, sizeof pg_conninfo) != FT_PG_OK) ...fail every test, with the reason
  *     ...each test, in its own forked process: PQconnectdb(pg_conninfo)

@@ -34,6 +34,9 @@
  * a line of its own to stderr before each test, so that the output of a run of many tests can be cut into each
  * test's own (harness/excerpts.py); the sanitizers' reports then stay on stderr, where the harness reads them.
  *
+ * A chapter's FT_SETUP functions (a database server its tests share) run after the selection and before the first
+ * test, those that a selected test's part needs only (tests/lib/setup.c); `--list` runs none.
+ *
  * What a run prints and writes afterwards is tests/lib/report.c's.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -41,6 +44,7 @@
 #include "ft_report.h"
 #include "ft_sanitizer.h"
 #include "ft_select.h"
+#include "ft_setup.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -394,6 +398,7 @@ int main(int argc, char **argv)
     }
     if (o.select.names || o.select.parts) /* a typo among several names still runs the others, and says so first */
         ft_explain_no_match(stdout, tests, n_tests, &o.select);
+    ft_run_setups(tests, n_tests, selected);
     route_output(&o);
     if (o.first)
         return run_until_first_failure(selected, &o);
