@@ -96,7 +96,7 @@ def seed(chapter, scratch):
         dest = ROOT / "build" / tag / built.parent.name / chapter
         if dest.exists() or not built.is_dir():
             continue
-        shutil.copytree(built, dest, symlinks=True)
+        shutil.copytree(built, dest, symlinks=True, ignore=only_build_outputs)
         for deps in dest.rglob("*.d"):
             text = deps.read_text()
             text = text.replace("build/solutions/", f"build/{tag}/").replace(f"solutions/{chapter}/",
@@ -124,6 +124,17 @@ def make_run(chapter, impl, variant, tests, cc):
     (folder / "results.tsv").unlink(missing_ok=True)
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     return done.returncode, done.stdout + done.stderr, folder
+
+
+def only_build_outputs(folder, names):
+    """What copytree leaves out of a seeded build: what a demo or a test left running there (a PostgreSQL cluster's
+    folder, its socket, any other file that is not a regular file, a folder or a link)."""
+    skip = []
+    for name in names:
+        path = os.path.join(folder, name)
+        if name == "pg" or not (os.path.islink(path) or os.path.isfile(path) or os.path.isdir(path)):
+            skip.append(name)
+    return skip
 
 
 def results(folder):

@@ -68,6 +68,9 @@ LIB_SRCS := $(sort $(wildcard tests/lib/*.c))
 TEST_OBJS := $(patsubst tests/$(CHS)/%.c,$(B)/tests/%.o,$(TEST_SRCS)) $(patsubst tests/lib/%.c,$(B)/lib/%.o,$(LIB_SRCS))
 TEST_BIN := $(B)/test
 DEMO_BIN := $(B)/demo
+# The demo: chapters/NN-name/demo.c, and demo_*.c beside it when one file would be too long (a demo_*.h of theirs
+# is theirs alone). Never a student's file: the reference solution's demo runs by default.
+DEMO_OBJS := $(patsubst chapters/$(CHS)/%.c,$(B)/%.o,$(wildcard chapters/$(CHS)/demo.c chapters/$(CHS)/demo_*.c))
 
 # A chapter that needs more than "sources + given + tests + demo" (a freestanding program, a server binary, a kernel
 # image for QEMU) adds it in mk/chapters/<NN-name>.mk, read here so it can use everything above. A fragment adds to
@@ -100,7 +103,7 @@ $(B)/impl/%.o: $(IMPL)/$(CHS)/%.c $(CONF)
 	$(call compile_c,$(HOST_CC))
 $(B)/given/%.o: chapters/$(CHS)/%.c $(CONF)
 	$(call compile_c,$(HOST_CC))
-$(B)/demo.o: chapters/$(CHS)/demo.c $(CONF)
+$(DEMO_OBJS): $(B)/%.o: chapters/$(CHS)/%.c $(CONF)
 	$(call compile_c,$(HOST_CC))
 $(B)/tests/%.o: tests/$(CHS)/%.c $(CONF)
 	$(call compile_c,$(HOST_CC) $(CHECK_CFLAGS))
@@ -123,7 +126,7 @@ define link_c
 endef
 $(TEST_BIN): $(LINKED_OBJS) $(TEST_OBJS)
 	$(call link_c,$(CHECK_LIBS) $(test_ldflags))
-$(DEMO_BIN): $(LINKED_OBJS) $(B)/demo.o
+$(DEMO_BIN): $(LINKED_OBJS) $(DEMO_OBJS)
 	$(call link_c)
 
 # How each variant runs the test binary. Check forks one child per test; sanitizers and Valgrind both follow
@@ -157,4 +160,4 @@ demo: $(DEMO_DEPS)
 print-%:
 	@printf '%s\n' '$(subst ','\'',$(strip $($*)))'
 
--include $(IMPL_OBJS:.o=.d) $(GIVEN_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(B)/demo.d
+-include $(IMPL_OBJS:.o=.d) $(GIVEN_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(DEMO_OBJS:.o=.d)
