@@ -254,7 +254,13 @@ def main():
         return 0
     total = caught = short = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        runs = [pool.submit(prove_chapter, chapter, only, args.full, cc, args.dir and args.dir.resolve()) for chapter in selected]
+        # The longest catalogues start first, so that the last chapter to finish is not a long one started late.
+        def entries(chapter):
+            return len(list((ROOT / "tests" / chapter / "bugs").glob("*.patch")))
+        longest_first = sorted(selected, key=entries, reverse=True)
+        started = {chapter: pool.submit(prove_chapter, chapter, only, args.full, cc, args.dir and args.dir.resolve())
+                   for chapter in longest_first}
+        runs = [started[chapter] for chapter in selected]
         for run in runs:  # in chapter order, each as soon as it and those before it are done
             lines, count, good = run.result()
             if count < args.min:

@@ -9,6 +9,7 @@ Usage: python3 mk/check_rust_tags.py [HEADER...]   (default: chapters/*/*.h). Ex
 """
 
 import glob
+import os
 import re
 import sys
 
@@ -63,7 +64,8 @@ def misses_in(path):
 
 
 def main(paths):
-    paths = paths or sorted(glob.glob("chapters/*/*.h"))
+    # A demo's own header (demo_*.h) is not part of a chapter's contract, so the index leaves it out.
+    paths = paths or sorted(p for p in glob.glob("chapters/*/*.h") if not os.path.basename(p).startswith("demo_"))
     misses = [(p, n, name) for p in paths for n, name in misses_in(p)]
     for path, number, name in misses:
         print(f"{path}:{number}: {name}() has no @rust line in its Doxygen comment", file=sys.stderr)

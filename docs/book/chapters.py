@@ -54,6 +54,8 @@ def load_chapters():
         title = first.lstrip("#").strip() if first.startswith("# ") else f"Chapter {folder[:2]}"
         chapter = Chapter(folder, folder[:2], title.replace("`", ""), body)
         for header in sorted(glob.glob(os.path.join(CHAPTERS, folder, "*.h"))):
+            if os.path.basename(header).startswith("demo_"):
+                continue  # a demo's own header, not the chapter's contract
             chapter.items += header_items(header, len(chapter.items))
         chapters.append(chapter)
     return chapters

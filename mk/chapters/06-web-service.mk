@@ -25,3 +25,11 @@ $(WS_SERVICE): $(LINKED_OBJS) $(B)/given/service_main.o
 .PHONY: ws-service
 ws-service: $(WS_SERVICE)
 -include $(B)/given/service_main.d
+
+# `make demo CH=06` (chapters/06-web-service/demo.c): a throwaway cluster in $(B)/pg (its template from
+# $(PG_TEMPLATES), made on the way if the build has not made it), the items table filled, ws-service started on it,
+# then single flight, invalidation, live load and a drain on SIGTERM, narrated; the cluster is stopped on every exit.
+# DEMO_ARGS passes options through, e.g. make demo CH=06 DEMO_ARGS="--seconds 15 --conns 64 --burst 500".
+DEMO_DEPS += $(WS_SERVICE)
+DEMO_CMD = env PGTMP_TEMPLATES=$(PG_TEMPLATES) $(RUN_$(VARIANT)) $(DEMO_BIN) --service $(WS_SERVICE) \
+    --pg-dir $(abspath $(B))/pg $(DEMO_ARGS)

@@ -1,6 +1,7 @@
 /*
- * Chapter 06, part 3: the connection pool, against a real server (pg_support.c starts it, and a spare one that
- * the restart test stops and starts).
+ * Chapter 06, part 3: the connection pool against a real server (pg_support.c starts it) — checkouts, waiters,
+ * deadlines, returns on every path, shutdown, and two threads sharing one pool. The pool while PostgreSQL is down
+ * (restart, no server, backoff) is in test_pool_outage.c.
  */
 #define _GNU_SOURCE
 #include "pg_support.h"
@@ -12,25 +13,6 @@
 #include <unistd.h>
 
 FT_PART(3, "the connection pool (deadpool/bb8)");
-
-/* What a checkout callback was given. */
-typedef struct checkout {
-    bool done;
-    ws_db_status status;
-    ws_db_conn *conn;
-    uint64_t at_ms;
-} checkout;
-
-static void checkout_store(ws_db_conn *conn, ws_db_status status, void *ctx)
-{
-    checkout *c = ctx;
-    c->conn = conn;
-    c->status = status;
-    c->at_ms = ws_loop_now_ms();
-    c->done = true;
-}
-
-static uint64_t in_ms(uint64_t ms) { return ws_loop_now_ms() + ms; }
 
 static void assert_whole(ws_pool *pool, size_t size)
 {
@@ -251,80 +233,6 @@ FT_TEST(3, shutdown_refuses_checkouts_and_ends_waiters, 2,
     ws_loop_destroy(loop);
 }
 FT_TIMEOUT(shutdown_refuses_checkouts_and_ends_waiters, 15);
-
-/* Runs the loop for @p ms, serving whatever comes (a deadline, not a sleep: the loop works all along). */
-static void run_for(ws_loop *loop, uint64_t ms)
-{
-    bool never = false;
-    (void)loop_until(loop, &never, ms);
-}
-
-FT_TEST(3, postgresql_restart_errors_then_full_service_without_fd_leak, 4,
-        "PostgreSQL restarted: queries fail as values while it is down (no hang), broken connections are closed "
-        "and reconnected with backoff (no reconnect storm), full service after, and no file descriptor leaks.")
-{
-    const char *conninfo = pg_spare_conninfo();
-    int fds_before = count_fds();
-    ws_loop *loop = loop_new();
-    ws_pool *pool = NULL;
-    ws_pool_config cfg = {.conninfo = conninfo, .size = 2, .home = loop, .backoff_min_ms = 20, .backoff_max_ms = 200};
-    ck_assert_int_eq(ws_pool_create(&cfg, &pool), WS_DB_OK);
-    ck_assert(pool_wait_idle(loop, pool, 2, 10000));
-    pg_spare_stop();
-    ws_db_op get = {.kind = WS_DB_GET, .id = 1};
-    for (int round = 0; round < 2; round++) {
-        op_result r[2] = {0};
-        for (int i = 0; i < 2; i++)
-            ck_assert_int_eq(ws_pool_run(pool, loop, in_ms(500), &get, pool_result_store, &r[i]), WS_DB_OK);
-        for (int i = 0; i < 2; i++) {
-            ck_assert_msg(loop_until(loop, &r[i].done, 3000), "a query hung while PostgreSQL was down");
-            ck_assert_msg(r[i].status == WS_DB_BROKEN || r[i].status == WS_DB_TIMEOUT,
-                          "PostgreSQL is down, yet a query said %d", (int)r[i].status);
-        }
-    }
-    uint64_t failures_before = ws_pool_stats_get(pool).connect_failures;
-    run_for(loop, 600);
-    uint64_t failures = ws_pool_stats_get(pool).connect_failures - failures_before;
-    ck_assert_msg(failures >= 2, "no reconnect attempt in 600 ms while PostgreSQL was down (%llu)",
-                  (unsigned long long)failures);
-    ck_assert_msg(failures <= 40, "%llu failed connects in 600 ms: reconnect without backoff (a storm)",
-                  (unsigned long long)failures);
-    pg_spare_start();
-    ck_assert_msg(pool_wait_idle(loop, pool, 2, 10000), "the pool did not recover within 10 s of the restart");
-    op_result ok = {0};
-    ck_assert_int_eq(ws_pool_run(pool, loop, in_ms(2000), &get, pool_result_store, &ok), WS_DB_OK);
-    ck_assert(loop_until(loop, &ok.done, 3000));
-    ck_assert_int_eq(ok.status, WS_DB_NOT_FOUND);
-    pool_close(pool, loop);
-    ws_loop_destroy(loop);
-    ck_assert_int_eq(count_fds(), fds_before);
-}
-FT_TIMEOUT(postgresql_restart_errors_then_full_service_without_fd_leak, 60);
-
-FT_TEST(3, no_server_backs_off_and_shutdown_still_ends_every_slot, 2,
-        "With no server, each slot retries with backoff (50 ms doubling, the default), a checkout ends with "
-        "WS_DB_TIMEOUT, and shutdown ends the slots waiting out a backoff: connecting drops to 0, nothing hangs.")
-{
-    (void)pg_conninfo();
-    ws_loop *loop = loop_new();
-    ws_pool *pool = NULL;
-    ws_pool_config cfg = {.conninfo = "host=/nonexistent-ferrite port=5432 user=x dbname=x", .size = 2, .home = loop};
-    ck_assert_int_eq(ws_pool_create(&cfg, &pool), WS_DB_OK);
-    checkout c = {0};
-    ck_assert_int_eq(ws_pool_checkout(pool, loop, in_ms(100), checkout_store, &c), WS_DB_OK);
-    ck_assert(loop_until(loop, &c.done, 2000));
-    ck_assert_int_eq(c.status, WS_DB_TIMEOUT);
-    run_for(loop, 400);
-    ws_pool_stats st = ws_pool_stats_get(pool);
-    ck_assert_uint_eq(st.connecting, 2);
-    /* 500 ms with waits of 50, 100, 200 ms: at most 4 connects per slot (fewer on a slow machine). */
-    ck_assert_msg(st.connect_failures >= 2 && st.connect_failures <= 10,
-                  "%llu failed connects in 500 ms from 2 slots: the backoff should start at 50 ms and double",
-                  (unsigned long long)st.connect_failures);
-    pool_close(pool, loop);
-    ws_loop_destroy(loop);
-}
-FT_TIMEOUT(no_server_backs_off_and_shutdown_still_ends_every_slot, 20);
 
 /* One worker thread: its own loop, 20 operations one after the other through the shared pool. */
 typedef struct worker {

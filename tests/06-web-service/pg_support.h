@@ -1,9 +1,9 @@
 /*
- * PostgreSQL for chapter 06's tests (parts 2 and 3): two throwaway clusters started once per test runner (README,
+ * PostgreSQL for chapter 06's tests (parts 2, 3 and 5): two throwaway clusters started once per test runner (README,
  * "Adding a chapter", item 10), the schema, and helpers that drive a ws_loop with deadlines.
  *
- * The main cluster serves every test. The second one belongs to the test that restarts PostgreSQL: it may stop and
- * start it (pg_spare_stop / pg_spare_start) without disturbing the others.
+ * The main cluster serves every test. The second one belongs to the tests that stop PostgreSQL (test_pool_outage.c,
+ * test_service_load.c): they may stop and start it (pg_spare_stop / pg_spare_start) without disturbing the others.
  */
 #ifndef FERRITE_TEST_PG_SUPPORT_06_H
 #define FERRITE_TEST_PG_SUPPORT_06_H
@@ -53,6 +53,19 @@ void op_result_store(ws_db_conn *conn, ws_db_status status, ws_item *item, void 
 void connect_result_store(ws_db_conn *conn, ws_db_status status, void *ctx);
 /** A ws_pool_result_fn doing the same. */
 void pool_result_store(ws_db_status status, ws_item *item, void *ctx);
+
+/** What a pool checkout callback was given, and when. */
+typedef struct checkout {
+    bool done;
+    ws_db_status status;
+    ws_db_conn *conn; /* borrowed from the pool until the test returns it */
+    uint64_t at_ms;
+} checkout;
+
+/** A ws_pool_checkout_fn storing what it was given in the checkout at @p ctx. */
+void checkout_store(ws_db_conn *conn, ws_db_status status, void *ctx);
+/** The loop clock's time @p ms from now: a deadline. */
+uint64_t in_ms(uint64_t ms);
 
 /** Connects on @p loop and waits (5 s at most); fails the test unless the connection is made. */
 ws_db_conn *connect_now(ws_loop *loop, const char *conninfo);

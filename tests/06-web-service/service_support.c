@@ -35,13 +35,12 @@ static int left_ms(uint64_t deadline)
     return now >= deadline ? 0 : (int)(deadline - now);
 }
 
-static void start(svc *s, const char *const *args, bool logged)
+static void start(svc *s, const char *conninfo, const char *const *args, bool logged)
 {
     const char *path = getenv("WS_SERVICE");
     ck_assert_msg(path != NULL, "WS_SERVICE is not set: run the tests with make check CH=06");
-    const char *conninfo = pg_conninfo();
-    const char *argv[32] = {path, "--port", "0", "--db", conninfo};
-    size_t n = 5;
+    const char *argv[32] = {path, "--port", "0", "--db", conninfo, "--quiet"};
+    size_t n = 6;
     for (size_t i = 0; args != NULL && args[i] != NULL && n < 31; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
@@ -93,8 +92,9 @@ static void start(svc *s, const char *const *args, bool logged)
     svc_metric_wait(s->port, "ws_pool_idle", size, 20000);
 }
 
-void svc_start(svc *s, const char *const *args) { start(s, args, false); }
-void svc_start_logged(svc *s, const char *const *args) { start(s, args, true); }
+void svc_start(svc *s, const char *const *args) { start(s, pg_conninfo(), args, false); }
+void svc_start_logged(svc *s, const char *const *args) { start(s, pg_conninfo(), args, true); }
+void svc_start_db(svc *s, const char *conninfo, const char *const *args) { start(s, conninfo, args, false); }
 
 int svc_stop(svc *s, int timeout_ms)
 {

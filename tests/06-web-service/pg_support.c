@@ -20,6 +20,7 @@ static char main_dir[FT_PG_DIR_MAX], main_conninfo[FT_PG_CONNINFO_MAX];
 static char spare_dir[FT_PG_DIR_MAX], spare_conninfo[FT_PG_CONNINFO_MAX];
 static ft_pg_status main_status = FT_PG_ERR_FAILED, spare_status = FT_PG_ERR_FAILED;
 static char schema_error[256];
+static bool started;
 
 static bool make_schema(const char *conninfo)
 {
@@ -36,8 +37,10 @@ static bool make_schema(const char *conninfo)
     return ok;
 }
 
-__attribute__((constructor)) static void start_clusters(void)
+/* Parts 2, 3 and 5 talk to PostgreSQL; a run of parts 1 and 4 alone (or a --list) starts no cluster. */
+static void start_clusters(void)
 {
+    started = true;
     if (!ft_pg_scratch_dir(main_dir, sizeof main_dir))
         return;
     main_status = ft_pg_start(main_dir, main_conninfo, sizeof main_conninfo);
@@ -50,8 +53,12 @@ __attribute__((constructor)) static void start_clusters(void)
         spare_status = FT_PG_ERR_FAILED;
 }
 
+FT_SETUP(start_clusters, 2, 3, 5);
+
 static const char *checked(ft_pg_status status, const char *conninfo)
 {
+    if (!started)
+        ck_abort_msg("no cluster was started: this test's part is not among pg_support.c's FT_SETUP parts");
     if (status == FT_PG_ERR_MISSING)
         FT_SKIP("PostgreSQL is not installed: sudo apt-get install postgresql-15 libpq-dev (or sudo make deps)");
     if (status != FT_PG_OK)
@@ -216,3 +223,14 @@ void pool_close(ws_pool *pool, ws_loop *home)
     ck_assert_msg(pool_wait_idle(home, pool, 0, 10000), "connections still open 10 s after ws_pool_shutdown");
     ws_pool_destroy(pool);
 }
+
+void checkout_store(ws_db_conn *conn, ws_db_status status, void *ctx)
+{
+    checkout *c = ctx;
+    c->conn = conn;
+    c->status = status;
+    c->at_ms = ws_loop_now_ms();
+    c->done = true;
+}
+
+uint64_t in_ms(uint64_t ms) { return ws_loop_now_ms() + ms; }

@@ -1,6 +1,7 @@
 /*
- * Shared set-up for part 4's tests (test_cache.c): a cache and blobs that fail the test when they cannot be made,
- * a waiter that records what it was told, and the miss-then-complete sequence most tests start with.
+ * Shared set-up for part 4's tests (test_cache.c, test_cache_flight.c): a cache and blobs that fail the test when
+ * they cannot be made, a waiter that records what it was told, and the miss-then-complete sequence most tests start
+ * with.
  */
 #ifndef FERRITE_TEST_CACHE_SUPPORT_06_H
 #define FERRITE_TEST_CACHE_SUPPORT_06_H

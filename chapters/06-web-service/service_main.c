@@ -2,20 +2,22 @@
  * ws-service — the chapter's service as a program: the study's Axum handler done right, on the loops you wrote.
  *
  *   ws-service --db CONNINFO [--port N] [--workers N] [--pool N] [--cache-mb N] [--checkout-ms MS]
- *              [--drain-ms MS] [--access-log]
+ *              [--drain-ms MS] [--access-log] [--quiet]
  *
  * --port 0 (the default) binds any free port; the first line on stdout is always "listening on 127.0.0.1:PORT".
- * SIGTERM or SIGINT stops accepting, answers what is in flight, closes everything and exits 0.
+ * SIGTERM or SIGINT stops accepting, answers what is in flight, closes everything and exits 0, saying so on stderr
+ * unless --quiet (the tests' runs) is given.
  *
  * This file is given (not one of the chapter's `sources`, and not in `given` either: it holds a main(), so it is a
- * program of its own): `make` links it with your http.c, router.c, cache.c, db.c, pool.c and service.c into
- * build/<impl>/<variant>-<cc>/06-web-service/ws-service.
+ * program of its own): `make` links it with your http.c, router.c, cache.c, db.c, pool.c, service.c, conn.c and
+ * items.c into build/<impl>/<variant>-<cc>/06-web-service/ws-service.
  */
 #define _GNU_SOURCE
 #include "service.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +26,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: ws-service --db CONNINFO [--port N] [--workers N] [--pool N] [--cache-mb N]\n"
-            "                  [--checkout-ms MS] [--drain-ms MS] [--access-log]\n");
+            "                  [--checkout-ms MS] [--drain-ms MS] [--access-log] [--quiet]\n");
     exit(2);
 }
 
@@ -44,10 +46,15 @@ static long parse_number(const char *opt, const char *text, long min, long max)
 int main(int argc, char **argv)
 {
     ws_service_config cfg = WS_SERVICE_DEFAULTS;
+    bool quiet = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--access-log")) {
             cfg.access_log = true;
+            continue;
+        }
+        if (!strcmp(a, "--quiet")) {
+            quiet = true;
             continue;
         }
         const char *v = i + 1 < argc ? argv[++i] : NULL;
@@ -88,6 +95,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "ws-service: stopped on an error: %s\n", strerror(-rc));
         return 1;
     }
-    fprintf(stderr, "ws-service: shut down cleanly\n");
+    if (!quiet)
+        fprintf(stderr, "ws-service: shut down cleanly\n");
     return 0;
 }

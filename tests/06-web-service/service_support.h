@@ -27,6 +27,8 @@ typedef struct svc {
 void svc_start(svc *s, const char *const *args);
 /** The same, with the service's stderr piped to `s->err_fd` (for the access log). */
 void svc_start_logged(svc *s, const char *const *args);
+/** svc_start() on the cluster of @p conninfo (the spare one, for a test that stops and starts PostgreSQL). */
+void svc_start_db(svc *s, const char *conninfo, const char *const *args);
 /** Sends SIGTERM and waits (@p timeout_ms at most) for the exit; returns the wait status, or -1 after a kill. */
 int svc_stop(svc *s, int timeout_ms);
 
