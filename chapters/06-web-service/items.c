@@ -3,22 +3,22 @@
  * the cache and the pool, the id a route carries, and the statistics /metrics prints. Every function returns a
  * neutral value until written; each TODO says what to do and why.
  *
- * Plan: a handler either answers at once (conn_respond(), and the caller goes on) or leaves the connection busy
- * and answers from a callback, on the connection's own loop, followed by conn_advance(). A callback that finds
+ * Plan: a handler either answers at once (ws_conn_respond(), and the caller goes on) or leaves the connection busy
+ * and answers from a callback, on the connection's own loop, followed by ws_conn_advance(). A callback that finds
  * the connection dead (closed meanwhile) frees it instead of answering.
  */
 #include "service_impl.h"
 
 #include <stdlib.h>
 
-void record(ws_service *s, int status, uint64_t elapsed_ms)
+void ws_stats_record(ws_service *s, int status, uint64_t elapsed_ms)
 {
     /* TODO: add one to the status's counter (or "other") and to the latency bucket of elapsed_ms, and add it to
      * the sum. Relaxed atomics: each counter stands alone, no other memory is published through it. */
     (void)s, (void)status, (void)elapsed_ms;
 }
 
-void item_get(conn *c, int64_t id)
+void ws_handle_get(conn *c, int64_t id)
 {
     /* TODO: ws_cache_get() with c->waiter. HIT: answer the blob, release it. LEAD: keep the flight, run the query
      * with ws_pool_run() (deadline now + checkout_ms); its callback makes a blob of the row, ws_cache_complete()s
@@ -28,7 +28,7 @@ void item_get(conn *c, int64_t id)
     (void)c, (void)id;
 }
 
-void item_write(conn *c, ws_db_kind kind, int64_t id)
+void ws_handle_write(conn *c, ws_db_kind kind, int64_t id)
 {
     /* TODO: run the PUT or DELETE through the pool (the body is the request's, valid while the connection is
      * busy). When it comes back, ws_cache_invalidate(id) first — unless the query never ran (timeout, closed) —
@@ -36,7 +36,7 @@ void item_write(conn *c, ws_db_kind kind, int64_t id)
     (void)c, (void)kind, (void)id;
 }
 
-bool parse_id(const ws_match *m, int64_t *id)
+bool ws_parse_id(const ws_match *m, int64_t *id)
 {
     /* TODO: percent-decode the "id" parameter; accept decimal digits only (no sign, not empty) and refuse a
      * number that does not fit an int64_t: check before multiplying, as signed overflow is undefined. */
@@ -44,7 +44,7 @@ bool parse_id(const ws_match *m, int64_t *id)
     return false;
 }
 
-void metrics(conn *c)
+void ws_handle_metrics(conn *c)
 {
     /* TODO: answer 200 text/plain; version=0.0.4: ws_requests_total{status=...}, the latency histogram
      * ws_request_duration_seconds (cumulative buckets, le in seconds, _sum, _count), the cache's hits, misses

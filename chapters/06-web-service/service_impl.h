@@ -25,7 +25,7 @@
  * are relaxed atomics that any thread adds to.
  *
  * **Errors.** As service.h. The functions here return nothing (they answer the client or close the connection
- * themselves), except conn_flush() and parse_id(), whose `bool` the caller must look at.
+ * themselves), except ws_conn_flush() and ws_parse_id(), whose `bool` the caller must look at.
  */
 #ifndef FERRITE_SERVICE_IMPL_H
 #define FERRITE_SERVICE_IMPL_H
@@ -56,7 +56,7 @@ enum { H_ITEM_GET, H_ITEM_PUT, H_ITEM_DELETE, H_HEALTHZ, H_METRICS };
 
 /**
  * @brief Counters shared by every worker: each is an independent relaxed atomic, as the cache's are (cache.h).
- *        record() adds to them from any worker's thread; metrics() reads them, each on its own, so one scrape is
+ *        ws_stats_record() adds to them from any worker's thread; ws_handle_metrics() reads them, each on its own, so one scrape is
  *        not a snapshot (a request may be in the status count and not yet in the histogram).
  * @rust a `prometheus::Registry` of `IntCounterVec`s and a `Histogram`, each an `AtomicU64` inside
  */
@@ -126,13 +126,13 @@ struct ws_service {
  *
  * `busy` is the state that matters for ownership: while it is set an operation (a pool query whose callback holds
  * this pointer, or a cache flight this connection waits on with `waiter`) will come back to the connection, so
- * conn_close() may close the socket but must not free it; it sets `dead`, and the callback frees it instead.
+ * ws_conn_close() may close the socket but must not free it; it sets `dead`, and the callback frees it instead.
  * @rust the state of one hyper connection task: the `TcpStream`, its read and write buffers, and the future of the
  *       request in flight (which owns what it borrows, so it may outlive the socket)
  */
 struct conn {
     ws_watch watch;          /**< the loop's watch of `fd`; conn_on_kick() finds the conn from it */
-    int fd;                  /**< the socket, open until conn_close() */
+    int fd;                  /**< the socket, open until ws_conn_close() */
     worker *w;               /**< the worker that accepted it, for the connection's whole life */
     conn *prev;              /**< the one before it in the worker's list of open connections */
     conn *next;              /**< the one after it in that list */
@@ -164,31 +164,31 @@ struct conn {
  *        worker has `max_connections`). Accepts nothing once the worker is draining.
  * @rust `loop { let (stream, _) = listener.accept().await?; tokio::spawn(serve(stream)); }`
  */
-void worker_on_accept(ws_watch *wt, uint32_t ready);
+void ws_worker_on_accept(ws_watch *wt, uint32_t ready);
 
 /**
  * @brief Frees a connection's buffers and the connection. Its socket must be closed and it must be out of the
- *        worker's list already (conn_close() does both), or never have been in it.
+ *        worker's list already (ws_conn_close() does both), or never have been in it.
  * @rust `drop(Box<Conn>)`
  */
-void conn_free(conn *c);
+void ws_conn_free(conn *c);
 
 /**
  * @brief Closes the socket at once and takes @p c out of its worker's list. A connection with an operation in
  *        flight stays allocated (the operation's callback holds a pointer to it) and is freed when the operation
  *        comes back; any other is freed here. Either way the caller must not touch @p c afterwards, except a
  *        callback of the operation in flight, which finds `dead` set. Tells the home loop when a draining worker
- *        has closed its last connection (worker_check_drained()).
+ *        has closed its last connection (ws_worker_check_drained()).
  * @rust dropping the connection task's `TcpStream` (the future in flight, if any, still owns the rest)
  */
-void conn_close(conn *c);
+void ws_conn_close(conn *c);
 
 /**
  * @brief Asks the loop for what the connection can use now: writable while output is queued, readable while it is
  *        idle with nothing read left to parse. Closes the connection when the loop refuses.
  * @rust what `poll_read` / `poll_write` returning `Pending` registers with the reactor
  */
-void conn_interest(conn *c);
+void ws_conn_interest(conn *c);
 
 /**
  * @brief Writes what is queued, keeping what a partial write left.
@@ -196,36 +196,36 @@ void conn_interest(conn *c);
  *         nothing in flight): @p c is then gone; true otherwise.
  * @rust `AsyncWriteExt::write_all` polled until it is `Ready` or `Pending`
  */
-FT_MUST_USE bool conn_flush(conn *c);
+FT_MUST_USE bool ws_conn_flush(conn *c);
 
 /**
  * @brief Queues the answer to the current request (whose slices are still valid) and ends it: the connection is
- *        no longer busy. The caller then calls conn_advance(), or lets conn_process() go on. Adds `Connection:
+ *        no longer busy. The caller then calls ws_conn_advance(), or lets conn_process() go on. Adds `Connection:
  *        close` after a refused request, an HTTP/1.0 or `close` request, and while draining; counts the status and
- *        the latency (record()) and writes the access log line. When memory runs out it queues nothing and the
+ *        the latency (ws_stats_record()) and writes the access log line. When memory runs out it queues nothing and the
  *        connection closes once what was queued before is written. Only the worker's own thread may call it: it
  *        aborts on any other.
  * @param c the connection, owned by the calling worker; not busy any more after the call.
  * @param r borrowed for the call; its body is copied into the connection's output.
  * @rust hyper's dispatcher encoding the handler's `Response` into the connection's write buffer
  */
-void conn_respond(conn *c, ws_response r);
+void ws_conn_respond(conn *c, ws_response r);
 
 /**
- * @brief conn_respond() with a text body (`""`: none), and `Retry-After: 1` on a 503.
- * @param c the connection, as for conn_respond().
+ * @brief ws_conn_respond() with a text body (`""`: none), and `Retry-After: 1` on a 503.
+ * @param c the connection, as for ws_conn_respond().
  * @param status the status line's code.
  * @param text borrowed for the call.
  * @rust `(StatusCode, String).into_response()`
  */
-void conn_respond_text(conn *c, ws_status status, const char *text);
+void ws_conn_respond_text(conn *c, ws_status status, const char *text);
 
 /**
  * @brief After an answer that came back asynchronously: resets the parser for the next request and goes on with
  *        the requests already read, then writes what is queued and asks the loop for what comes next.
  * @rust the next turn of hyper's per-connection loop: read a request, await the service, write the response
  */
-void conn_advance(conn *c);
+void ws_conn_advance(conn *c);
 
 /* ---- items.c: the routes' work, and the statistics ------------------------------------------------------------ */
 
@@ -236,7 +236,7 @@ void conn_advance(conn *c);
  *        the checkout fails at once (503).
  * @rust an axum handler `get_item(Path(id), State(s))` that calls moka's `cache.try_get_with(id, load(id))`
  */
-void item_get(conn *c, int64_t id);
+void ws_handle_get(conn *c, int64_t id);
 
 /**
  * @brief `PUT /items/:id` (@p kind ::WS_DB_PUT, the request's body as the value) or `DELETE /items/:id`
@@ -244,7 +244,7 @@ void item_get(conn *c, int64_t id);
  *        the new version (PUT), 204 (DELETE) or the error. Leaves @p c busy unless the checkout failed at once.
  * @rust `put_item(Path(id), State(s), body)`: `sqlx::query(..).execute(&pool).await?; s.cache.invalidate(&id)`
  */
-void item_write(conn *c, ws_db_kind kind, int64_t id);
+void ws_handle_write(conn *c, ws_db_kind kind, int64_t id);
 
 /**
  * @brief The `:id` parameter of @p m as a number: percent-decoded, decimal digits only, no sign, no overflow.
@@ -254,20 +254,20 @@ void item_write(conn *c, ws_db_kind kind, int64_t id);
  * @rust the `Path<String>` extractor, then `s.bytes().all(|b| b.is_ascii_digit())` and `s.parse::<i64>()`; 400
  *       when either refuses
  */
-FT_MUST_USE bool parse_id(const ws_match *m, int64_t *id);
+FT_MUST_USE bool ws_parse_id(const ws_match *m, int64_t *id);
 
 /**
  * @brief `GET /metrics`: answers the counters, the cache's and the pool's statistics in Prometheus' text format.
  * @rust a handler returning `prometheus::TextEncoder::new().encode_to_string(&registry.gather())`
  */
-void metrics(conn *c);
+void ws_handle_metrics(conn *c);
 
 /**
  * @brief Counts one answered request: its status and its latency (@p elapsed_ms) in the service's counters.
  *        Any thread may call it.
  * @rust a middleware's `counter.with_label_values(&[status]).inc()` and `histogram.observe(secs)`
  */
-void record(ws_service *s, int status, uint64_t elapsed_ms);
+void ws_stats_record(ws_service *s, int status, uint64_t elapsed_ms);
 
 /* ---- service.c: the lifecycle --------------------------------------------------------------------------------- */
 
@@ -277,6 +277,6 @@ void record(ws_service *s, int status, uint64_t elapsed_ms);
  *        workers have.
  * @rust the `JoinSet` of a worker's connection tasks running empty during a graceful shutdown
  */
-void worker_check_drained(worker *w);
+void ws_worker_check_drained(worker *w);
 
 #endif /* FERRITE_SERVICE_IMPL_H */

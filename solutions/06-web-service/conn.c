@@ -21,7 +21,7 @@ static void conn_process(conn *c);
 
 /* ---- connections: life, answering, writing ----------------------------------------------------------------- */
 
-void conn_free(conn *c)
+void ws_conn_free(conn *c)
 {
     free(c->parse_buf);
     free(c->out);
@@ -30,7 +30,7 @@ void conn_free(conn *c)
 
 /* Closes the socket at once. A connection with an operation in flight stays allocated (the operation's callback
  * holds a pointer to it) and is freed when the operation comes back. */
-void conn_close(conn *c)
+void ws_conn_close(conn *c)
 {
     worker *w = c->w;
     ws_loop_unwatch(w->loop, &c->watch);
@@ -45,11 +45,11 @@ void conn_close(conn *c)
     if (c->busy)
         c->dead = true;
     else
-        conn_free(c);
-    worker_check_drained(w);
+        ws_conn_free(c);
+    ws_worker_check_drained(w);
 }
 
-void conn_interest(conn *c)
+void ws_conn_interest(conn *c)
 {
     uint32_t want = 0;
     if (c->out_off < c->out_len)
@@ -57,11 +57,11 @@ void conn_interest(conn *c)
     if (!c->busy && !c->close_after && c->in_off == c->in_len)
         want |= WS_READABLE;
     if (ws_loop_modify(c->w->loop, &c->watch, want) != 0)
-        conn_close(c);
+        ws_conn_close(c);
 }
 
 /* Writes what is queued, keeping what a partial write left. Returns false when the connection was closed. */
-bool conn_flush(conn *c)
+bool ws_conn_flush(conn *c)
 {
     while (c->out_off < c->out_len) {
         ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
@@ -72,21 +72,21 @@ bool conn_flush(conn *c)
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             break;
         } else {
-            conn_close(c);
+            ws_conn_close(c);
             return false;
         }
     }
     if (c->out_off == c->out_len)
         c->out_off = c->out_len = 0;
     if (c->out_len == 0 && c->close_after && !c->busy) {
-        conn_close(c);
+        ws_conn_close(c);
         return false;
     }
     return true;
 }
 /* Queues the answer to the current request (whose slices are still valid) and ends it: the connection is no
- * longer busy. The caller then calls conn_advance(), or lets conn_process() go on. */
-void conn_respond(conn *c, ws_response r)
+ * longer busy. The caller then calls ws_conn_advance(), or lets conn_process() go on. */
+void ws_conn_respond(conn *c, ws_response r)
 {
     ws_service *s = c->w->svc;
     if (!pthread_equal(pthread_self(), c->w->owner)) {
@@ -117,7 +117,7 @@ void conn_respond(conn *c, ws_response r)
     }
     c->out_len += n;
     uint64_t elapsed = ws_loop_now_ms() - c->started_ms;
-    record(s, r.status, elapsed);
+    ws_stats_record(s, r.status, elapsed);
     if (s->cfg.access_log)
         fprintf(stderr, "%s %.*s %d %" PRIu64 "ms\n", parsed ? ws_method_name(req->method) : "-",
                 parsed ? (int)req->target.len : 1, parsed ? req->target.ptr : "-", (int)r.status, elapsed);
@@ -126,16 +126,16 @@ void conn_respond(conn *c, ws_response r)
         c->close_after = true;
 }
 
-void conn_respond_text(conn *c, ws_status status, const char *text)
+void ws_conn_respond_text(conn *c, ws_status status, const char *text)
 {
-    conn_respond(c, (ws_response){.status = status,
+    ws_conn_respond(c, (ws_response){.status = status,
                                   .content_type = text[0] ? "text/plain" : NULL,
                                   .body = {text, strlen(text)},
                                   .retry_after = status == WS_STATUS_UNAVAILABLE ? 1u : 0u});
 }
 
 /* After an answer that came back asynchronously: write it, then go on with the requests already read. */
-void conn_advance(conn *c)
+void ws_conn_advance(conn *c)
 {
     ws_http_next(&c->parser);
     conn_process(c);
@@ -155,39 +155,39 @@ static void conn_dispatch(conn *c)
         if (ws_allow_format(m.allow, allow, sizeof allow, &len) != WS_STATUS_OK)
             len = 0;
         ws_header h = {{"Allow", 5}, {allow, len}};
-        conn_respond(c, (ws_response){.status = st, .headers = &h, .header_count = 1});
+        ws_conn_respond(c, (ws_response){.status = st, .headers = &h, .header_count = 1});
         return;
     }
     if (st != WS_STATUS_OK) {
-        conn_respond_text(c, st, "");
+        ws_conn_respond_text(c, st, "");
         return;
     }
     int64_t id = 0;
-    if (m.handler <= H_ITEM_DELETE && !parse_id(&m, &id)) {
-        conn_respond_text(c, WS_STATUS_BAD_REQUEST, "the item id must be a decimal number\n");
+    if (m.handler <= H_ITEM_DELETE && !ws_parse_id(&m, &id)) {
+        ws_conn_respond_text(c, WS_STATUS_BAD_REQUEST, "the item id must be a decimal number\n");
         return;
     }
     switch (m.handler) {
     case H_ITEM_GET:
-        item_get(c, id);
+        ws_handle_get(c, id);
         break;
     case H_ITEM_PUT:
-        item_write(c, WS_DB_PUT, id);
+        ws_handle_write(c, WS_DB_PUT, id);
         break;
     case H_ITEM_DELETE:
-        item_write(c, WS_DB_DELETE, id);
+        ws_handle_write(c, WS_DB_DELETE, id);
         break;
     case H_HEALTHZ:
-        conn_respond_text(c, WS_STATUS_OK, "ok\n");
+        ws_conn_respond_text(c, WS_STATUS_OK, "ok\n");
         break;
     default:
-        metrics(c);
+        ws_handle_metrics(c);
         break;
     }
 }
 
 /* Feeds what was read to the parser and answers each complete request in turn; stops at the first one that must
- * wait (its callback calls conn_advance() later), so responses leave in the order the requests came. */
+ * wait (its callback calls ws_conn_advance() later), so responses leave in the order the requests came. */
 static void conn_process(conn *c)
 {
     while (!c->busy && !c->close_after && c->in_off < c->in_len) {
@@ -199,7 +199,7 @@ static void conn_process(conn *c)
         c->started_ms = ws_loop_now_ms();
         if (p != WS_PARSE_DONE) {
             ws_status st = c->parser.error == WS_STATUS_OK ? WS_STATUS_BAD_REQUEST : c->parser.error;
-            conn_respond_text(c, st, "");
+            ws_conn_respond_text(c, st, "");
             break;
         }
         conn_dispatch(c);
@@ -208,8 +208,8 @@ static void conn_process(conn *c)
     }
     if (c->in_off == c->in_len)
         c->in_off = c->in_len = 0;
-    if (conn_flush(c))
-        conn_interest(c);
+    if (ws_conn_flush(c))
+        ws_conn_interest(c);
 }
 
 static void conn_read(conn *c)
@@ -221,10 +221,10 @@ static void conn_read(conn *c)
         conn_process(c);
     } else if (n == 0) {
         c->close_after = true; /* the client is done sending: finish writing, then close */
-        if (conn_flush(c))
-            conn_interest(c);
+        if (ws_conn_flush(c))
+            ws_conn_interest(c);
     } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        conn_close(c);
+        ws_conn_close(c);
     }
 }
 
@@ -232,17 +232,17 @@ static void conn_on_kick(ws_watch *wt, uint32_t ready)
 {
     conn *c = (conn *)((char *)wt - offsetof(conn, watch)); /* SAFETY: every conn watch is the conn's first field */
     if (ready & WS_FAILED) {
-        conn_close(c);
+        ws_conn_close(c);
         return;
     }
     if (ready & WS_WRITABLE) {
-        if (!conn_flush(c))
+        if (!ws_conn_flush(c))
             return;
-        conn_interest(c);
+        ws_conn_interest(c);
     }
     if (c->busy || c->close_after) {
         if (ready & WS_HANGUP) /* the client is gone and nothing would tell us again but this event */
-            conn_close(c);
+            ws_conn_close(c);
         return;
     }
     if (ready & (WS_READABLE | WS_HANGUP))
@@ -257,7 +257,7 @@ static void conn_open(worker *w, int fd)
     if (c == NULL || (c->parse_buf = malloc(cap)) == NULL ||
         ws_http_parser_init(&c->parser, &s->limits, c->parse_buf, cap) != WS_STATUS_OK) {
         if (c != NULL)
-            conn_free(c);
+            ws_conn_free(c);
         close(fd);
         return;
     }
@@ -265,7 +265,7 @@ static void conn_open(worker *w, int fd)
     c->fd = fd;
     c->watch.fd = -1;
     if (ws_loop_watch(w->loop, &c->watch, fd, WS_READABLE, conn_on_kick) != 0) {
-        conn_free(c);
+        ws_conn_free(c);
         close(fd);
         return;
     }
@@ -276,7 +276,7 @@ static void conn_open(worker *w, int fd)
     w->nconns++;
 }
 
-void worker_on_accept(ws_watch *wt, uint32_t ready)
+void ws_worker_on_accept(ws_watch *wt, uint32_t ready)
 {
     (void)ready;
     worker *w = (worker *)((char *)wt - offsetof(worker, listen_watch)); /* SAFETY: listen_watch is in a worker */

@@ -21,7 +21,7 @@ _Static_assert(sizeof latency_le_ms / sizeof latency_le_ms[0] == N_BUCKETS, "N_B
 
 /* ---- statistics ---------------------------------------------------------------------------------------------- */
 
-void record(ws_service *s, int status, uint64_t elapsed_ms)
+void ws_stats_record(ws_service *s, int status, uint64_t elapsed_ms)
 {
     size_t i = 0;
     while (i < N_STATUS && counted_status[i] != status)
@@ -56,11 +56,11 @@ static ws_status db_to_http(ws_service *s, ws_db_status st)
 static void conn_respond_blob(conn *c, ws_blob *b, ws_status st)
 {
     if (st == WS_STATUS_OK)
-        conn_respond(c, (ws_response){.status = WS_STATUS_OK,
+        ws_conn_respond(c, (ws_response){.status = WS_STATUS_OK,
                                       .content_type = "application/octet-stream",
                                       .body = {(const char *)b->bytes, b->len}});
     else
-        conn_respond_text(c, st, "");
+        ws_conn_respond_text(c, st, "");
 }
 
 /* The leader's load came back, on this connection's loop: complete the flight (its waiters hear the answer), then
@@ -77,10 +77,10 @@ static void conn_on_loaded(ws_db_status status, ws_item *item, void *ctx)
     (void)ws_cache_complete(s->cache, c->flight, b, st, ws_loop_now_ms());
     c->flight = NULL;
     if (c->dead) {
-        conn_free(c);
+        ws_conn_free(c);
     } else {
         conn_respond_blob(c, b, st);
-        conn_advance(c);
+        ws_conn_advance(c);
     }
     ws_blob_release(b);
 }
@@ -92,10 +92,10 @@ static void conn_on_waited(void *ctx)
     ws_blob *b = c->waited_value;
     c->waited_value = NULL;
     if (c->dead) {
-        conn_free(c);
+        ws_conn_free(c);
     } else {
         conn_respond_blob(c, b, c->waited_status);
-        conn_advance(c);
+        ws_conn_advance(c);
     }
     ws_blob_release(b);
 }
@@ -112,7 +112,7 @@ static void conn_on_waiter(void *ctx, ws_blob *value, ws_status status)
     }
 }
 
-void item_get(conn *c, int64_t id)
+void ws_handle_get(conn *c, int64_t id)
 {
     ws_service *s = c->w->svc;
     uint64_t now = ws_loop_now_ms();
@@ -136,12 +136,12 @@ void item_get(conn *c, int64_t id)
             c->busy = false;
             (void)ws_cache_complete(s->cache, c->flight, NULL, WS_STATUS_UNAVAILABLE, now);
             c->flight = NULL;
-            conn_respond_text(c, WS_STATUS_UNAVAILABLE, "");
+            ws_conn_respond_text(c, WS_STATUS_UNAVAILABLE, "");
         }
         return;
     }
     default:
-        conn_respond_text(c, WS_STATUS_UNAVAILABLE, "");
+        ws_conn_respond_text(c, WS_STATUS_UNAVAILABLE, "");
         return;
     }
 }
@@ -157,19 +157,19 @@ static void conn_on_written(ws_db_status status, ws_item *item, void *ctx)
     int64_t version = item->version;
     ws_item_clear(item);
     if (c->dead) {
-        conn_free(c);
+        ws_conn_free(c);
         return;
     }
     char text[32];
     snprintf(text, sizeof text, "%" PRId64 "\n", version);
     if (st == WS_STATUS_OK && c->parser.req.method == WS_DELETE)
-        conn_respond_text(c, WS_STATUS_NO_CONTENT, "");
+        ws_conn_respond_text(c, WS_STATUS_NO_CONTENT, "");
     else
-        conn_respond_text(c, st, st == WS_STATUS_OK ? text : "");
-    conn_advance(c);
+        ws_conn_respond_text(c, st, st == WS_STATUS_OK ? text : "");
+    ws_conn_advance(c);
 }
 
-void item_write(conn *c, ws_db_kind kind, int64_t id)
+void ws_handle_write(conn *c, ws_db_kind kind, int64_t id)
 {
     ws_service *s = c->w->svc;
     const ws_request *req = &c->parser.req;
@@ -180,12 +180,12 @@ void item_write(conn *c, ws_db_kind kind, int64_t id)
     uint64_t deadline = ws_loop_now_ms() + s->cfg.checkout_ms;
     if (ws_pool_run(s->pool, c->w->loop, deadline, &op, conn_on_written, c) != WS_DB_OK) {
         c->busy = false;
-        conn_respond_text(c, WS_STATUS_UNAVAILABLE, "");
+        ws_conn_respond_text(c, WS_STATUS_UNAVAILABLE, "");
     }
 }
 
 /* The `:id` parameter as a number: decimal digits only, no sign, no overflow. */
-bool parse_id(const ws_match *m, int64_t *id)
+bool ws_parse_id(const ws_match *m, int64_t *id)
 {
     char text[24];
     size_t len = 0;
@@ -205,7 +205,7 @@ bool parse_id(const ws_match *m, int64_t *id)
 
 #define LOAD(x) ((unsigned long long)atomic_load_explicit(&(x), memory_order_relaxed))
 
-void metrics(conn *c)
+void ws_handle_metrics(conn *c)
 {
     ws_service *s = c->w->svc;
     static const char *kinds[] = {"get", "put", "delete"};
@@ -242,5 +242,5 @@ void metrics(conn *c)
 #undef OUT
     if (n >= sizeof text)
         n = sizeof text - 1;
-    conn_respond(c, (ws_response){.status = WS_STATUS_OK, .content_type = "text/plain; version=0.0.4", .body = {text, n}});
+    ws_conn_respond(c, (ws_response){.status = WS_STATUS_OK, .content_type = "text/plain; version=0.0.4", .body = {text, n}});
 }

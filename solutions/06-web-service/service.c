@@ -27,7 +27,7 @@ static void home_worker_drained(void *ctx)
         ws_loop_stop(s->workers[i].loop);
 }
 
-void worker_check_drained(worker *w)
+void ws_worker_check_drained(worker *w)
 {
     if (!w->draining || w->nconns > 0 || w->reported)
         return;
@@ -47,10 +47,10 @@ static void worker_drain(void *ctx)
     for (conn *c = w->conns, *next; c != NULL; c = next) {
         next = c->next;
         c->close_after = true;
-        if (!c->busy && conn_flush(c))
-            conn_interest(c);
+        if (!c->busy && ws_conn_flush(c))
+            ws_conn_interest(c);
     }
-    worker_check_drained(w);
+    ws_worker_check_drained(w);
 }
 
 /* The drain deadline passed: close whatever is still open. */
@@ -58,7 +58,7 @@ static void worker_force_close(void *ctx)
 {
     worker *w = ctx;
     while (w->conns != NULL)
-        conn_close(w->conns);
+        ws_conn_close(w->conns);
 }
 
 static void home_drain_expired(void *ctx)
@@ -133,7 +133,7 @@ static bool open_parts(ws_service *s)
                 return false;
             s->port = ntohs(a.sin_port);
         }
-        if (ws_loop_watch(w->loop, &w->listen_watch, w->listen_fd, WS_READABLE, worker_on_accept) != 0)
+        if (ws_loop_watch(w->loop, &w->listen_watch, w->listen_fd, WS_READABLE, ws_worker_on_accept) != 0)
             return false;
     }
     sigset_t set;
@@ -233,7 +233,7 @@ void ws_service_close(ws_service *s)
             ws_loop_unwatch(w->loop, &c->watch);
             close(c->fd);
             if (!c->busy)
-                conn_free(c);
+                ws_conn_free(c);
         }
         ws_loop_unwatch(w->loop, &w->listen_watch);
         if (w->listen_fd >= 0)
