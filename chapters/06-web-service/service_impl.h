@@ -56,8 +56,8 @@ enum { H_ITEM_GET, H_ITEM_PUT, H_ITEM_DELETE, H_HEALTHZ, H_METRICS };
 
 /**
  * @brief Counters shared by every worker: each is an independent relaxed atomic, as the cache's are (cache.h).
- *        ws_stats_record() adds to them from any worker's thread; ws_handle_metrics() reads them, each on its own, so one scrape is
- *        not a snapshot (a request may be in the status count and not yet in the histogram).
+ *        ws_stats_record() adds to them from any worker's thread; ws_handle_metrics() reads them, each on its own, so one
+ * scrape is not a snapshot (a request may be in the status count and not yet in the histogram).
  * @rust a `prometheus::Registry` of `IntCounterVec`s and a `Histogram`, each an `AtomicU64` inside
  */
 typedef struct svc_counters {

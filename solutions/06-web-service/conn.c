@@ -129,9 +129,9 @@ void ws_conn_respond(conn *c, ws_response r)
 void ws_conn_respond_text(conn *c, ws_status status, const char *text)
 {
     ws_conn_respond(c, (ws_response){.status = status,
-                                  .content_type = text[0] ? "text/plain" : NULL,
-                                  .body = {text, strlen(text)},
-                                  .retry_after = status == WS_STATUS_UNAVAILABLE ? 1u : 0u});
+                                     .content_type = text[0] ? "text/plain" : NULL,
+                                     .body = {text, strlen(text)},
+                                     .retry_after = status == WS_STATUS_UNAVAILABLE ? 1u : 0u});
 }
 
 /* After an answer that came back asynchronously: write it, then go on with the requests already read. */

@@ -57,8 +57,8 @@ static void conn_respond_blob(conn *c, ws_blob *b, ws_status st)
 {
     if (st == WS_STATUS_OK)
         ws_conn_respond(c, (ws_response){.status = WS_STATUS_OK,
-                                      .content_type = "application/octet-stream",
-                                      .body = {(const char *)b->bytes, b->len}});
+                                         .content_type = "application/octet-stream",
+                                         .body = {(const char *)b->bytes, b->len}});
     else
         ws_conn_respond_text(c, st, "");
 }
@@ -242,5 +242,6 @@ void ws_handle_metrics(conn *c)
 #undef OUT
     if (n >= sizeof text)
         n = sizeof text - 1;
-    ws_conn_respond(c, (ws_response){.status = WS_STATUS_OK, .content_type = "text/plain; version=0.0.4", .body = {text, n}});
+    ws_conn_respond(c,
+                    (ws_response){.status = WS_STATUS_OK, .content_type = "text/plain; version=0.0.4", .body = {text, n}});
 }
