@@ -65,7 +65,7 @@ def load_sentence(chapter):
     except ValueError:
         return f"Load average (1, 5, 15 min): {start} at the start, {end} at the end."
     sentence = (f"Load average (1, 5, 15 min): {start} at the start, {end} at the end, on {cores} cores")
-    exact = {"instructions", "bytes"} & {chart.unit for chart in chapter.charts}
+    exact = {"instructions", "bytes", "queries"} & {chart.unit for chart in chapter.charts}
     unaffected = f" ({' and '.join(sorted(exact))} do not depend on it)" if exact else ""
     if cores and busiest >= cores:
         return sentence + f": the machine was shared and busy, so times and rates include that contention{unaffected}."
