@@ -128,6 +128,38 @@ bench_version() {
     "$@" 2>&1 | head -n1
 }
 
+# bench_cargo_build NAME SOURCE PACKAGES CRATE...: builds the Rust peer whose Cargo project is the folder SOURCE
+# (Cargo.toml and src/), offline, against Debian's crate sources, in $OUT/NAME: Cargo.lock and target/ never land in
+# the source tree, and the sources keep their times so that cargo rebuilds only what changed. Each CRATE is a glob
+# that must match under /usr/share/cargo/registry (tokio-1.*), provided by the Debian PACKAGES (one string). Uses
+# $CARGO (default: cargo on PATH, else rustup's). Returns 0 when built (the program is in $OUT/NAME/target/release);
+# 1 otherwise, with the reason, for a "not measured" note, in BENCH_CARGO_WHY.
+bench_cargo_build() {
+    local name=$1 source=$2 packages=$3 crate
+    shift 3
+    local cargo=${CARGO:-$(command -v cargo || echo "$HOME/.cargo/bin/cargo")}
+    local dest=$OUT/$name log=$OUT/$name-build.log
+    BENCH_CARGO_WHY=
+    if [[ ! -x $cargo && -z $(command -v "$cargo") ]]; then
+        BENCH_CARGO_WHY="cargo not found (Debian package: cargo; or rustup)"
+        return 1
+    fi
+    for crate in "$@"; do
+        if ! compgen -G "/usr/share/cargo/registry/$crate" >/dev/null; then
+            BENCH_CARGO_WHY="Debian's crate sources are missing (apt-get install $packages)"
+            return 1
+        fi
+    done
+    rm -rf "$dest/src" && mkdir -p "$dest/cargo-home"
+    cp -rp "$source/Cargo.toml" "$source/src" "$dest/"
+    printf '%s\n' '[source.crates-io]' 'replace-with = "debian"' '[source.debian]' \
+        'directory = "/usr/share/cargo/registry"' '[net]' 'offline = true' >"$dest/cargo-home/config.toml"
+    if ! (cd "$dest" && CARGO_HOME="$dest/cargo-home" "$cargo" build --release --offline) >"$log" 2>&1; then
+        BENCH_CARGO_WHY="cargo build failed: $(grep -m1 -E '^error' "$log" || tail -n1 "$log") (log: $log)"
+        return 1
+    fi
+}
+
 # bench_crate_version LOCKFILE CRATE: the version of CRATE that cargo resolved into LOCKFILE, or nothing.
 bench_crate_version() {
     [[ -f $1 ]] || return 0

@@ -68,29 +68,10 @@ names+=(ferrite) bins+=("$OUT/echo-server-$IMPL_TAG --max-conns 20000 --port 0")
 
 echo "building the Tokio echo (cargo, offline, Debian's crate sources) ..."
 CARGO=${CARGO:-$(command -v cargo || echo "$HOME/.cargo/bin/cargo")}
-tokio_log=$OUT/tokio-build.log
-if [[ ! -x $CARGO && -z $(command -v "$CARGO") ]]; then
-    skipped+=("tokio: cargo not found (Debian package: cargo; or rustup)")
-elif [[ ! -d /usr/share/cargo/registry ]] || ! ls -d /usr/share/cargo/registry/tokio-1.* >/dev/null 2>&1; then
-    skipped+=("tokio: Debian's crate sources are missing (apt-get install librust-tokio-dev)")
+if bench_cargo_build tokio-echo "bench/$CH/tokio-echo" librust-tokio-dev 'tokio-1.*'; then
+    names+=(tokio) bins+=("$OUT/tokio-echo/target/release/tokio-echo 0")
 else
-    # The project is copied under $BUILD so that Cargo.lock and target/ never land in the source tree.
-    rm -rf "$OUT/tokio-echo/src" && mkdir -p "$OUT/tokio-echo/cargo-home"
-    cp -r "bench/$CH/tokio-echo/Cargo.toml" "bench/$CH/tokio-echo/src" "$OUT/tokio-echo/"
-    cat >"$OUT/tokio-echo/cargo-home/config.toml" <<'EOF'
-[source.crates-io]
-replace-with = "debian"
-[source.debian]
-directory = "/usr/share/cargo/registry"
-[net]
-offline = true
-EOF
-    if (cd "$OUT/tokio-echo" && CARGO_HOME="$OUT/tokio-echo/cargo-home" "$CARGO" build --release --offline) \
-        >"$tokio_log" 2>&1; then
-        names+=(tokio) bins+=("$OUT/tokio-echo/target/release/tokio-echo 0")
-    else
-        skipped+=("tokio: cargo build failed: $(grep -m1 -E '^error' "$tokio_log" || tail -n1 "$tokio_log") (log: $tokio_log)")
-    fi
+    skipped+=("tokio: $BENCH_CARGO_WHY")
 fi
 
 echo "building the libuv echo ..."

@@ -106,30 +106,11 @@ names+=(ferrite)
 
 echo "building the study's service with hyper (cargo, offline, Debian's crate sources) ..."
 CARGO=${CARGO:-$(command -v cargo || echo "$HOME/.cargo/bin/cargo")}
-hyper_log=$OUT/hyper-build.log
-if [[ ! -x $CARGO && -z $(command -v "$CARGO") ]]; then
-    skipped+=("hyper: cargo not found (Debian package: cargo; or rustup)")
-elif ! ls -d /usr/share/cargo/registry/hyper-0.14.* /usr/share/cargo/registry/tokio-postgres-0.7.* >/dev/null 2>&1; then
-    skipped+=("hyper: Debian's crate sources are missing (apt-get install librust-hyper-dev librust-tokio-postgres-dev)")
+if bench_cargo_build hyper-service "$SRC/hyper-service" "librust-hyper-dev librust-tokio-postgres-dev" \
+    'hyper-0.14.*' 'tokio-postgres-0.7.*'; then
+    names+=(hyper)
 else
-    # The project is copied under $BUILD so that Cargo.lock and target/ never land in the source tree.
-    rm -rf "$OUT/hyper-service/src" && mkdir -p "$OUT/hyper-service/cargo-home"
-    # -p keeps the sources' times, so that cargo rebuilds only what changed since the last run.
-    cp -rp "$SRC/hyper-service/Cargo.toml" "$SRC/hyper-service/src" "$OUT/hyper-service/"
-    cat >"$OUT/hyper-service/cargo-home/config.toml" <<'EOF'
-[source.crates-io]
-replace-with = "debian"
-[source.debian]
-directory = "/usr/share/cargo/registry"
-[net]
-offline = true
-EOF
-    if (cd "$OUT/hyper-service" && CARGO_HOME="$OUT/hyper-service/cargo-home" "$CARGO" build --release --offline) \
-        >"$hyper_log" 2>&1; then
-        names+=(hyper)
-    else
-        skipped+=("hyper: cargo build failed: $(grep -m1 -E '^error' "$hyper_log" || tail -n1 "$hyper_log") (log: $hyper_log)")
-    fi
+    skipped+=("hyper: $BENCH_CARGO_WHY")
 fi
 if command -v nginx >/dev/null; then
     names+=(nginx)
