@@ -30,13 +30,14 @@
 # name: a uid with no line in /etc/passwd (a grading slot's) runs it in a user namespace as nobody.
 #
 # The cluster: trust authentication on the local socket only (pg_hba.conf has no host line), superuser ferrite,
-# database postgres; fsync and synchronous commit on (a chapter about durability measures real fsyncs); small
+# database postgres; fsync and synchronous commit on (a chapter about durability measures real fsyncs; a start with
+# PGTMP_FSYNC=off turns both off, with full_page_writes, for tests that only need a database that answers); small
 # shared_buffers and WAL segments (1 MiB, at most 32 MiB of WAL), room for a pool of 16 connections and a test's own.
 # Dynamic shared memory goes to /dev/shm when the server may write there, else to files in the data folder.
 #
 # Environment: PGTMP_TEMPLATES (where templates live), PGTMP_USER (the server's user when run as root), PGTMP_BINDIR
 # (the server's programs; default `pg_config --bindir`, else /usr/lib/postgresql/15/bin), PGTMP_TIMEOUT (seconds
-# a start or a stop may take, default 60).
+# a start or a stop may take, default 60), PGTMP_FSYNC (on, the default, or off: see "The cluster").
 set -euo pipefail
 export LC_ALL=C
 
@@ -46,6 +47,7 @@ SUPERUSER=ferrite
 DATABASE=postgres
 TIMEOUT=${PGTMP_TIMEOUT:-60}
 SERVER_USER=${PGTMP_USER:-nobody}
+DURABLE=${PGTMP_FSYNC:-on}
 SOCKET_MAX=107 # sun_path holds 108 bytes, the last one a NUL
 
 INITDB_OPTIONS=(--username="$SUPERUSER" --auth=trust --encoding=UTF8 --locale=C --wal-segsize=1 --no-instructions)
@@ -295,8 +297,10 @@ cmd_start() {
     # setsid: the server leaves the caller's session (as pg_ctl does), so a ^C meant for the caller does not reach
     # it; the caller's end is what --watch sees. Neither the lock nor the watch pipe is inherited; SIGINT and SIGQUIT,
     # which bash makes a background command ignore, are given back their default. disown: its end is no job's news.
+    local durability=()
+    [ "$DURABLE" = on ] || durability=(-c fsync=off -c synchronous_commit=off -c full_page_writes=off)
     "${AS_SERVER[@]}" setsid env --default-signal=INT,QUIT "$BINDIR/postgres" -D "$dir/data" -k "$dir" \
-        -c dynamic_shared_memory_type="$shared_memory" </dev/null >>"$dir/postgres.log" 2>&1 9>&- &
+        -c dynamic_shared_memory_type="$shared_memory" "${durability[@]}" </dev/null >>"$dir/postgres.log" 2>&1 9>&- &
     SERVER=$!
     disown "$SERVER"
     local deadline=$((SECONDS + TIMEOUT)) state=

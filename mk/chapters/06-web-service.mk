@@ -5,6 +5,8 @@
 PG_TEMPLATES := $(abspath $(BUILD))/pgtmp
 TEST_DEPS += pg-template
 TEST_ENV += PGTMP_TEMPLATES=$(PG_TEMPLATES)
+# The tests need a database that answers, not one that survives a power cut: no fsync (the bench keeps it on).
+TEST_ENV += PGTMP_FSYNC=off
 .PHONY: pg-template
 pg-template: ; $(Q)mk/pgtmp.sh template $(PG_TEMPLATES) >/dev/null
 # libpq's headers and library: a bench script asks for these with `print-PG_CFLAGS` / `print-PG_LIBS`.
