@@ -1,0 +1,44 @@
+/**
+ * @file kv.h
+ * @brief Chapter 07: what every part of the key-value store shares — the prefix, the status type, the one error
+ *        convention.
+ *
+ * **Prefix.** `kv_` for every name of the chapter, `KV_` for its constants.
+ *
+ * **Error convention.** Every fallible function returns a ::kv_status and is marked FT_MUST_USE: ::KV_OK (0) on
+ * success, a negative value on failure, a positive value for an answer that is not an error (::KV_NOT_FOUND).
+ * Results travel through out-parameters, which a function writes only on ::KV_OK unless its contract says more.
+ * errno never leaves the file-system layer (io.h): io_posix.c turns it into a ::kv_status in exactly one place.
+ *
+ * **Durability words.** A write is *acknowledged* when the call that made it returns ::KV_OK. What an acknowledged
+ * write promises depends on the sync policy (wal.h); with ::KV_SYNC_ALWAYS it is on stable storage, and no crash,
+ * power cut or torn tail may lose it afterwards.
+ */
+#ifndef FERRITE_KV_H
+#define FERRITE_KV_H
+
+#include "ferrite.h"
+
+/**
+ * @brief The outcome of every fallible call of the chapter.
+ * @rust `Result<T, kvs::Error>` with an error enum in the style of TiKV's `engine_traits::Error` (`Io(io::Error)`,
+ *       `Corruption`, ...), and `Option<T>` for ::KV_NOT_FOUND
+ */
+typedef enum kv_status {
+    KV_TODO = -99,     /**< returned by the exercise skeleton: this function is not written yet */
+    KV_OK = 0,         /**< done */
+    KV_NOT_FOUND = 1,  /**< the key (or file) is not there; not an error @rust `Ok(None)` */
+    KV_IO_ERROR = -1,  /**< the file system failed (EIO and the like); what was not acknowledged may be lost
+                            @rust `Err(Error::Io(e))` */
+    KV_NO_SPACE = -2,  /**< the disk is full (ENOSPC, EDQUOT): the write was not made durable, and not acknowledged
+                            @rust `Err(Error::Io(e))` with `e.kind() == ErrorKind::StorageFull` */
+    KV_CORRUPT = -3,   /**< stored bytes fail their check (CRC, length, magic) where a clean end was required
+                            @rust `Err(Error::Corruption(String))` */
+    KV_NO_MEMORY = -4, /**< an allocation failed; nothing was changed @rust `Vec::try_reserve`'s `Err` */
+    KV_INVALID = -5,   /**< an argument breaks the contract (NULL, too long, a bad flag) @rust `Err(InvalidInput)` */
+    KV_CLOSED = -6,    /**< the object was closed, or failed before and refuses further writes (a poisoned log)
+                            @rust `Err(Error::Closed)`; RocksDB's background error that stops all writes */
+    KV_EXISTS = -7,    /**< a file to be created exclusively is already there @rust `ErrorKind::AlreadyExists` */
+} kv_status;
+
+#endif /* FERRITE_KV_H */
