@@ -20,14 +20,23 @@
 
 kv_status kv_compact(kv_io *io, const char *dir, kv_manifest *m, size_t first, size_t count, size_t block_bytes)
 {
+    return kv_compact_filtered(io, dir, m, first, count, block_bytes, NULL, NULL);
+}
+
+kv_status kv_compact_filtered(kv_io *io, const char *dir, kv_manifest *m, size_t first, size_t count,
+                              size_t block_bytes, kv_compact_filter *keep, void *ctx)
+{
     /* TODO (part 3): see compact.h. The inputs must outlive nothing but the merge: close them before writing. Update
-     * *m once the new manifest is current, before removing the inputs. */
+     * *m once the new manifest is current, before removing the inputs. Part 4: ask keep (when not NULL) about each
+     * entry the merge would write, and leave out those it refuses. */
     (void)io;
     (void)dir;
     (void)m;
     (void)first;
     (void)count;
     (void)block_bytes;
+    (void)keep;
+    (void)ctx;
     return KV_TODO;
 }
 

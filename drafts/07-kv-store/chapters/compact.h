@@ -53,6 +53,34 @@ FT_MUST_USE kv_status kv_compact(kv_io *io, const char *dir, kv_manifest *m, siz
                                  size_t block_bytes);
 
 /**
+ * @brief A compaction filter: asked about every entry that survives the merge (the newest of its key), in key
+ *        order, whether the output keeps it.
+ * @param e borrowed for the call.
+ * @param bottom true when the compaction includes the oldest live segment (nothing older exists).
+ * @param ctx the caller's context.
+ * @return true to keep the entry, false to drop it.
+ * @rust `rocksdb::CompactionFilter::filter` (TiKV's GC runs as one)
+ */
+typedef bool kv_compact_filter(const kv_entry *e, bool bottom, void *ctx);
+
+/**
+ * @brief kv_compact(), with @p keep deciding, entry by entry, what the output holds on top of the merge's own rules.
+ * @param io borrowed for the call.
+ * @param dir the store's directory, borrowed for the call.
+ * @param m as kv_compact().
+ * @param first as kv_compact().
+ * @param count as kv_compact().
+ * @param block_bytes as kv_compact().
+ * @param keep called for each entry the merge would write (tombstones too); NULL keeps them all, which is
+ *        kv_compact().
+ * @param ctx passed to @p keep.
+ * @return as kv_compact().
+ * @rust `Options::set_compaction_filter` followed by a compaction
+ */
+FT_MUST_USE kv_status kv_compact_filtered(kv_io *io, const char *dir, kv_manifest *m, size_t first, size_t count,
+                                          size_t block_bytes, kv_compact_filter *keep, void *ctx);
+
+/**
  * @brief What the live segments of a store cost on disk, against what a reader can see in them.
  * @rust `struct SpaceStats { file_bytes: u64, live_bytes: u64, live_keys: u64 }` (RocksDB's
  *       `rocksdb.total-sst-files-size` and `rocksdb.estimate-live-data-size` properties)

@@ -19,6 +19,10 @@
 
 #include "ferrite.h"
 
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
 /**
  * @brief The outcome of every fallible call of the chapter.
  * @rust `Result<T, kvs::Error>` with an error enum in the style of TiKV's `engine_traits::Error` (`Io(io::Error)`,
@@ -39,6 +43,57 @@ typedef enum kv_status {
     KV_CLOSED = -6,    /**< the object was closed, or failed before and refuses further writes (a poisoned log)
                             @rust `Err(Error::Closed)`; RocksDB's background error that stops all writes */
     KV_EXISTS = -7,    /**< a file to be created exclusively is already there @rust `ErrorKind::AlreadyExists` */
+    KV_CONFLICT = -8,  /**< an optimistic transaction lost: a key it read was written after its snapshot; nothing of
+                            it was applied, and the caller may run it again @rust TiKV's `Error::WriteConflict` */
 } kv_status;
+
+/**
+ * @brief A growable byte buffer the caller owns, for values copied out of the store.
+ * A function that fills one replaces its contents (`len`) and grows it (`data`, `cap`) as needed; one buffer can be
+ * reused for many calls, and it is freed once with kv_buf_free(). Start from `kv_buf b = {0};`.
+ * @rust `Vec<u8>` passed as `&mut Vec<u8>` and refilled (`clear` + `extend_from_slice`)
+ */
+typedef struct kv_buf {
+    uint8_t *data; /**< owned by the buffer; NULL until the first fill */
+    size_t len;    /**< bytes in use */
+    size_t cap;    /**< bytes allocated */
+} kv_buf;
+
+/**
+ * @brief Replaces the contents of @p b with @p len bytes of @p src, growing it when it is too small.
+ * @param b borrowed for the call.
+ * @param src borrowed; may be NULL when @p len is 0. Must not point into @p b itself.
+ * @param len its length.
+ * @return ::KV_OK; ::KV_NO_MEMORY (the buffer is as it was).
+ * @rust `v.clear(); v.extend_from_slice(src)` with `try_reserve`
+ */
+FT_MUST_USE static inline kv_status kv_buf_set(kv_buf *b, const void *src, size_t len)
+{
+    if (len > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < len)
+            cap = cap > SIZE_MAX / 2 ? len : cap * 2;
+        uint8_t *grown = realloc(b->data, cap);
+        if (grown == NULL)
+            return KV_NO_MEMORY;
+        b->data = grown;
+        b->cap = cap;
+    }
+    if (len > 0)
+        memcpy(b->data, src, len);
+    b->len = len;
+    return KV_OK;
+}
+
+/**
+ * @brief Frees what @p b holds and leaves it empty, ready to be filled again.
+ * @param b borrowed; its bytes are freed.
+ * @rust `drop(v)`
+ */
+static inline void kv_buf_free(kv_buf *b)
+{
+    free(b->data);
+    *b = (kv_buf){0};
+}
 
 #endif /* FERRITE_KV_H */

@@ -51,7 +51,8 @@ static void close_all(kv_segment **segs, size_t count)
 
 /* Merges segs[0 .. count-1] (newest first) into @p out: the newest entry of each key, tombstones dropped when
  * @p bottom (nothing older exists). */
-static kv_status merge(kv_segment **segs, size_t count, bool bottom, kv_memtable *out)
+static kv_status merge(kv_segment **segs, size_t count, bool bottom, kv_compact_filter *keep, void *ctx,
+                       kv_memtable *out)
 {
     kv_segment_iter its[KV_MANIFEST_MAX_SEGMENTS];
     for (size_t i = 0; i < count; i++)
@@ -70,7 +71,9 @@ static kv_status merge(kv_segment **segs, size_t count, bool bottom, kv_memtable
         if (!any)
             return KV_OK;
         kv_status s = KV_OK;
-        if (!best.tombstone)
+        if (keep != NULL && !keep(&best, bottom, ctx))
+            ; /* the filter drops it */
+        else if (!best.tombstone)
             s = kv_memtable_put(out, best.key, best.key_len, best.value, best.value_len);
         else if (!bottom)
             s = kv_memtable_delete(out, best.key, best.key_len); /* it still hides an older segment's value */
@@ -86,6 +89,12 @@ static kv_status merge(kv_segment **segs, size_t count, bool bottom, kv_memtable
 
 kv_status kv_compact(kv_io *io, const char *dir, kv_manifest *m, size_t first, size_t count, size_t block_bytes)
 {
+    return kv_compact_filtered(io, dir, m, first, count, block_bytes, NULL, NULL);
+}
+
+kv_status kv_compact_filtered(kv_io *io, const char *dir, kv_manifest *m, size_t first, size_t count,
+                              size_t block_bytes, kv_compact_filter *keep, void *ctx)
+{
     if (count == 0 || first > m->segment_count || count > m->segment_count - first)
         return KV_INVALID;
     kv_segment *segs[KV_MANIFEST_MAX_SEGMENTS];
@@ -95,7 +104,7 @@ kv_status kv_compact(kv_io *io, const char *dir, kv_manifest *m, size_t first, s
     kv_memtable *mt = NULL;
     s = kv_memtable_create(SIZE_MAX, &mt);
     if (s == KV_OK)
-        s = merge(segs, count, first + count == m->segment_count, mt);
+        s = merge(segs, count, first + count == m->segment_count, keep, ctx, mt);
     close_all(segs, count);
 
     /* The new manifest: the output (if anything survived) in place of the run, or the run simply gone. */
