@@ -110,10 +110,35 @@ static kv_status open_segments(kv_store *s)
     return KV_OK;
 }
 
+/* The directory that holds @p dir ("." for a relative name without a slash), into @p out. */
+static void parent_of(const char *dir, char *out)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    while (n > 0 && dir[n - 1] != '/')
+        n--;
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    if (n == 0)
+        strcpy(out, ".");
+    else {
+        memcpy(out, dir, n);
+        out[n] = '\0';
+    }
+}
+
 static kv_status recover(kv_store *s)
 {
     kv_status st = s->io->make_dir(s->io, s->dir);
     if (st != KV_OK && st != KV_EXISTS)
+        return st;
+    /* A new directory's name is an entry in its parent, durable only once the parent is synced. Every open syncs
+     * it, not only the one that created it: that one may have died before its sync. */
+    char parent[PATH_BYTES];
+    parent_of(s->dir, parent);
+    st = s->io->sync_dir(s->io, parent);
+    if (st != KV_OK)
         return st;
     st = kv_manifest_read(s->io, s->dir, &s->man);
     if (st == KV_NOT_FOUND) { /* a new store: its manifest first, so that a crash leaves a store, not a guess */
