@@ -118,8 +118,8 @@ static long store_int(kv_store *s, const char *key)
 }
 
 FT_TEST(4, txn_of_two_concurrent_increments_exactly_one_retries, 4,
-        "Optimistic concurrency: both transactions read the counter at their snapshot and write it + 1. The first "
-        "commit wins; the second must fail with KV_CONFLICT (a key it read was written after its snapshot) and "
+        "Optimistic concurrency: both transactions read the counter at their snapshot (the read joins the read set) "
+        "and write it + 1. The first commit wins; the second must fail with KV_CONFLICT (a key it read was written after its snapshot) and "
         "write nothing, and its retry reads the new value. Without the check one increment is lost.")
 {
     kv_store *s = store_open(scratch_dir(), NULL, 0);
@@ -173,8 +173,8 @@ static void *increment_run(void *arg)
 
 FT_TEST(4, txn_increments_from_four_threads_lose_nothing, 3,
         "Four threads increment one counter 100 times each through transactions, retrying on KV_CONFLICT: the "
-        "counter must end at 400 exactly. The conflict check and taking the sequence number must be one atomic "
-        "step, or two commits can both pass the check before either is recorded.")
+        "counter must end at 400 exactly. Every read joins the read set, and the conflict check and taking the "
+        "sequence number must be one atomic step, or two commits can both pass the check before either is recorded.")
 {
     kv_store *s = store_open(scratch_dir(), NULL, 0);
     enum { THREADS = 4 };
