@@ -45,6 +45,13 @@ typedef enum kv_status {
     KV_EXISTS = -7,    /**< a file to be created exclusively is already there @rust `ErrorKind::AlreadyExists` */
     KV_CONFLICT = -8,  /**< an optimistic transaction lost: a key it read was written after its snapshot; nothing of
                             it was applied, and the caller may run it again @rust TiKV's `Error::WriteConflict` */
+    KV_TIMEOUT = -20,         /**< a request's deadline passed before its reply came (client.h); a request that may
+                                   have been applied is ::KV_OUTCOME_UNKNOWN instead
+                                   @rust `scylla::transport::errors::QueryError::RequestTimeout` */
+    KV_OUTCOME_UNKNOWN = -21, /**< a non-idempotent request left, and its reply never came: it may or may not have
+                                   been applied, and it is not sent again (at most once)
+                                   @rust the driver's error with `RetryDecision::DontRetry` for a non-idempotent
+                                   statement */
 } kv_status;
 
 /**

@@ -178,8 +178,10 @@ kv_status kv_txn_watch(kv_txn *t, const void *key, size_t key_len)
 static bool own_write(const kv_txn *t, const void *key, size_t key_len, const uint8_t **stored, size_t *stored_len)
 {
     bool found = false;
+    if (t->writes.ops.data == NULL)
+        return false; /* nothing written yet (and NULL + 0 is not arithmetic C allows) */
     const uint8_t *p = t->writes.ops.data, *end = p + t->writes.ops.len;
-    while (p != NULL && end - p >= (ptrdiff_t)KV_STORE_OP_HEADER) {
+    while (end - p >= (ptrdiff_t)KV_STORE_OP_HEADER) {
         uint32_t klen = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
         uint32_t vlen = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
         const uint8_t *k = p + KV_STORE_OP_HEADER;

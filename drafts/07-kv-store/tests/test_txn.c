@@ -9,6 +9,7 @@
 #include "faultio.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +167,7 @@ static void *increment_run(void *arg)
         else {
             ck_assert_msg(st == KV_CONFLICT, "an increment's commit returned %d", (int)st);
             in->retries++;
+            sched_yield(); /* let the winner's commit finish before reading again */
         }
     }
     return NULL;
