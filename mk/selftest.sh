@@ -13,11 +13,12 @@
 #      hostile submissions right (harness/selftest/run).
 # Every step runs even when an earlier one failed; the exit status says whether all passed.
 #
-# Two lanes run side by side, so that a two-core machine keeps both cores busy (most of the time a test waits on a
-# sync, a socket or a child): lane A runs the solutions under each sanitizer, then the skeletons and demos; lane B
-# the docs, layout and the grading harness, then the bug catalogue, which starts only once lane A has built every
-# variant of the solutions (the catalogue seeds its scratch builds from them). Lane B's output is kept in a file and
-# printed after lane A's; SELFTEST_LANES=1 runs everything in one lane, in the same order.
+# Three lanes run side by side: most of the time a test waits on a sync, a socket, a timer or a child, and one lane
+# alone keeps a two-core machine less than half busy. Lane a runs the solutions under ASan+UBSan and TSan, then the
+# skeletons and demos; lane b the docs, the layout and the grading harness; lane c the solutions under Valgrind,
+# then the bug catalogue, which starts only once lane a has built the variants it seeds its scratch builds from.
+# Lanes b and c keep their output in files, printed after lane a's. SELFTEST_LANES=1 runs the three one after the
+# other.
 set -u
 cd "$(dirname "$0")/.."
 export NO_COLOR="${NO_COLOR:-}"
@@ -60,62 +61,81 @@ MK
 lane_dir=build/selftest
 mkdir -p "$lane_dir"
 built_marker=$lane_dir/solutions-built
-rm -f "$built_marker" "$lane_dir"/lane-b.*
+rm -f "$built_marker" "$lane_dir"/lane-*.log "$lane_dir"/lane-*.results
 
-lane_b() {
+lane_a() { # the solutions under the sanitizers, then the skeletons and demos
+    step "solutions under ASan+UBSan (gcc)" $make check IMPL=solutions CC=gcc $chs_arg
+    step "solutions under ASan+UBSan (clang)" $make check IMPL=solutions CC=clang $chs_arg
+    step "solutions under ThreadSanitizer (threaded chapters)" $make tsan IMPL=solutions CC=clang $chs_arg
+    touch "$built_marker"
+    for ch in $chapters; do
+        for cc in gcc clang; do
+            step "$ch skeleton compiles warning-free ($cc)" \
+                $make -f mk/chapter.mk objects CH="$ch" IMPL=chapters VARIANT=plain CC=$cc
+        done
+        step "$ch skeleton scores 0 points" skeleton_scores_zero "$ch"
+        if [ -f "chapters/$ch/demo.c" ]; then
+            step "$ch demo builds" $make -f mk/chapter.mk build/solutions/asan-gcc/"$ch"/demo \
+                CH="$ch" IMPL=solutions VARIANT=asan CC=gcc
+        fi
+    done
+}
+
+lane_b() { # the site, the layout, the grading harness
     step "docs build with zero Doxygen warnings" $make docs
     step "every header function names its Rust counterpart (@rust)" python3 mk/check_rust_tags.py
     step "the C sources follow .clang-format" mk/format.sh check
     step "grading harness: solutions 100%, skeletons 0%, hostile submissions scored right" harness/selftest/run
-    while [ ! -e "$built_marker" ]; do sleep 2; done # lane A's solution builds are the catalogue's seeds
+}
+
+lane_c() { # Valgrind, then the bug catalogue once lane A has built the variants it seeds its scratch builds from
+    step "solutions under Valgrind memcheck" $make memcheck IMPL=solutions $chs_arg
+    while [ ! -e "$built_marker" ]; do sleep 2; done
     step "every catalogued bug is caught, by a test whose hint names it" $make bugs BUGS_MIN=8 $chs_arg
 }
 
-lanes=${SELFTEST_LANES:-2}
-if [ "$lanes" -ne 1 ]; then
+# Runs lane $1 in the background, its output and its step results kept in files; its pid in lane_pid.
+start_lane() {
     (
         results=()
         failed=0
-        lane_b
-        printf '%s\n' "${results[@]}" >"$lane_dir/lane-b.results"
+        "lane_$1"
+        printf '%s\n' "${results[@]}" >"$lane_dir/lane-$1.results"
         exit $failed
-    ) >"$lane_dir/lane-b.log" 2>&1 &
-    lane_b_pid=$!
-    trap 'kill "$lane_b_pid" 2>/dev/null' EXIT
-    echo "selftest: lane B (docs, layout, harness, bug catalogue) runs beside this one; its log follows lane A's"
-fi
+    ) >"$lane_dir/lane-$1.log" 2>&1 &
+    lane_pid=$!
+}
 
-step "solutions under ASan+UBSan (gcc)" $make check IMPL=solutions CC=gcc $chs_arg
-step "solutions under ASan+UBSan (clang)" $make check IMPL=solutions CC=clang $chs_arg
-step "solutions under Valgrind memcheck" $make memcheck IMPL=solutions $chs_arg
-step "solutions under ThreadSanitizer (threaded chapters)" $make tsan IMPL=solutions CC=clang $chs_arg
-touch "$built_marker"
-for ch in $chapters; do
-    for cc in gcc clang; do
-        step "$ch skeleton compiles warning-free ($cc)" \
-            $make -f mk/chapter.mk objects CH="$ch" IMPL=chapters VARIANT=plain CC=$cc
-    done
-    step "$ch skeleton scores 0 points" skeleton_scores_zero "$ch"
-    if [ -f "chapters/$ch/demo.c" ]; then
-        step "$ch demo builds" $make -f mk/chapter.mk build/solutions/asan-gcc/"$ch"/demo \
-            CH="$ch" IMPL=solutions VARIANT=asan CC=gcc
-    fi
-done
-
-if [ "$lanes" -eq 1 ]; then
-    lane_b
-else
-    wait "$lane_b_pid" || failed=1
-    trap - EXIT
-    printf '\n=== lane B\n'
-    cat "$lane_dir/lane-b.log"
-    if [ -s "$lane_dir/lane-b.results" ]; then
-        mapfile -t lane_b_results <"$lane_dir/lane-b.results"
-        results+=("${lane_b_results[@]}")
+# Waits for lane $1 (pid $2), prints its log and adds its results.
+finish_lane() {
+    wait "$2" || failed=1
+    printf '\n=== lane %s\n' "$1"
+    cat "$lane_dir/lane-$1.log"
+    if [ -s "$lane_dir/lane-$1.results" ]; then
+        mapfile -t lane_results <"$lane_dir/lane-$1.results"
+        results+=("${lane_results[@]}")
     else
-        results+=("FAIL  lane B ended without reporting its steps")
+        results+=("FAIL  lane $1 ended without reporting its steps")
         failed=1
     fi
+}
+
+if [ "${SELFTEST_LANES:-3}" -eq 1 ]; then
+    lane_a
+    lane_b
+    lane_c
+else
+    start_lane b
+    pid_b=$lane_pid
+    start_lane c
+    pid_c=$lane_pid
+    trap 'kill "$pid_b" "$pid_c" 2>/dev/null' EXIT
+    echo "selftest: lanes b (docs, layout, harness) and c (Valgrind, bug catalogue) run beside this one, lane a;"
+    echo "          their logs follow lane a's"
+    lane_a
+    finish_lane b "$pid_b"
+    finish_lane c "$pid_c"
+    trap - EXIT
 fi
 
 printf '\n=== selftest summary\n'

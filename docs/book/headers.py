@@ -66,6 +66,9 @@ def declared_name(code):
         if function and function.group(1) not in NOT_A_NAME:
             return function.group(1), "type"
         return re.findall(IDENT, flat.split(";", 1)[0])[-1], "type"
+    pointer = re.match(rf"[^(]*\(\s*\*\s*({IDENT})\s*\)\s*\(", flat)
+    if pointer:  # a function pointer, `kv_status (*open)(...)`: the name is inside the parentheses
+        return pointer.group(1), "variable"
     for match in re.finditer(rf"({IDENT})\s*\(", flat):
         if match.group(1) not in NOT_A_NAME:
             return match.group(1), "function"
@@ -134,6 +137,10 @@ def documented_item(lines, index, end, depth, header, order):
     if not rust and (depth > 0 or re.search(r"[@\\](name|\{|\}|defgroup|addtogroup|ingroup)", "\n".join(comment))):
         return None  # a field, or a group of members: not linked from the prose
     name, kind = declared_name(declaration_after(lines, end + 1))
+    if name and depth > 0 and kind in ("variable", "function"):  # a member with a comment block of its own
+        owner = enclosing_type(lines, index)
+        if owner:
+            return Item(f"{owner}::{name}", "field", header, rust, order)
     return Item(name, kind, header, rust, order) if name else None
 
 
