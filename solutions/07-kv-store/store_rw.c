@@ -124,17 +124,27 @@ kv_status kv_store_apply(kv_store *s, const uint8_t *rec, size_t len, uint64_t *
     return st;
 }
 
-/* Marks seq done and moves `visible` over every finished number; caller holds mu. */
+/* Marks seq done and moves `visible` over every finished number; caller holds mu. Wakes the waiters only when
+ * visible moved: no one's condition changed otherwise. */
 static void finish(kv_store *s, uint64_t seq)
 {
     s->done[seq % KV_STORE_RING] = 1;
-    uint64_t v = atomic_load(&s->visible);
+    uint64_t before = atomic_load(&s->visible), v = before;
     while (v < s->last_seq && s->done[(v + 1) % KV_STORE_RING]) {
         s->done[(v + 1) % KV_STORE_RING] = 0;
         v++;
     }
     atomic_store(&s->visible, v);
-    pthread_cond_broadcast(&s->changed);
+    if (v != before)
+        pthread_cond_broadcast(&s->changed);
+}
+
+/* A writer leaves; caller holds mu. Only a flush waiting for the last writer (the gate closed) needs to hear it. */
+static void leave(kv_store *s)
+{
+    s->in_flight--;
+    if (s->gate && s->in_flight == 0)
+        pthread_cond_broadcast(&s->changed);
 }
 
 kv_status kv_store_commit(kv_store *s, const uint8_t *ops, size_t ops_len, uint32_t count, const uint64_t *reads,
@@ -188,14 +198,11 @@ kv_status kv_store_commit(kv_store *s, const uint8_t *ops, size_t ops_len, uint3
             s->stats.user_bytes += ops_len - (size_t)count * (KV_STORE_OP_HEADER + 1);
             s->stats.disk_bytes += KV_WAL_HEADER + KV_STORE_RECORD_HEADER + ops_len;
         }
-        pthread_mutex_unlock(&s->mu);
         free(rec);
-        pthread_mutex_lock(&s->mu);
         finish(s, seq);
         while (atomic_load(&s->visible) < seq) /* acknowledge in order: everything before this is visible too */
             pthread_cond_wait(&s->changed, &s->mu);
-        s->in_flight--;
-        pthread_cond_broadcast(&s->changed);
+        leave(s);
         if (st == KV_OK && full && !s->gate && s->failed == KV_OK) {
             kv_store_gate_close(s); /* whoever gets here first flushes; the others found the gate closed */
             pthread_mutex_unlock(&s->mu);
@@ -214,8 +221,7 @@ kv_status kv_store_commit(kv_store *s, const uint8_t *ops, size_t ops_len, uint3
     finish(s, seq); /* the number is skipped: nothing was applied under it */
     while (atomic_load(&s->visible) < seq)
         pthread_cond_wait(&s->changed, &s->mu);
-    s->in_flight--;
-    pthread_cond_broadcast(&s->changed);
+    leave(s);
     pthread_mutex_unlock(&s->mu);
     return st;
 }
