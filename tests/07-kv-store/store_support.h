@@ -13,8 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/** Opens (or creates) the store in @p dir through @p io (NULL: the real file system) with a memtable of
- *  @p memtable_bytes (0: the default); fails the test unless it opens. */
+/** Opens (or creates) the store in @p dir through @p io with a memtable of @p memtable_bytes (0: the default); fails
+ *  the test unless it opens. @p io NULL: the real files through faultio, whose syncs cost nothing (for the tests that
+ *  are not about durability; those pass a faultio or cut_io of their own). */
 kv_store *store_open(const char *dir, kv_io *io, size_t memtable_bytes);
 
 /** Closes @p s and fails the test unless the close succeeds. */

@@ -261,3 +261,9 @@ FT_TEST(4, store_writers_share_syncs_through_group_commit, 2,
     store_close(s);
     faultio_free(f);
 }
+
+/* Hundreds of acknowledged writes each: room for a busy machine. */
+FT_TIMEOUT(store_reads_its_writes_and_recovers_them_from_the_log, 20);
+FT_TIMEOUT(store_flushes_when_full_and_reads_across_every_layer, 20);
+FT_TIMEOUT(store_compaction_drops_old_versions_and_keeps_the_newest, 20);
+FT_TIMEOUT(store_scan_returns_live_keys_in_range_once_each, 20);
