@@ -2,7 +2,9 @@
 #define _GNU_SOURCE
 #include "support.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,4 +171,38 @@ void rec_list_free(rec_list *l)
 {
     free(l->ids);
     *l = (rec_list){0};
+}
+
+uint64_t env_number(const char *name, uint64_t fallback)
+{
+    const char *v = getenv(name);
+    return v && *v ? strtoull(v, NULL, 0) : fallback;
+}
+
+void ack_read(int fd, ack_fn *fn, void *ctx, long want, long *count, uint64_t deadline)
+{
+    static unsigned char buf[4096];
+    static size_t have;
+    while ((want < 0 || *count < want) && now_ms() < deadline) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        ssize_t n = read(fd, buf + have, sizeof buf - have);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            have = 0;
+            return; /* end of file: the writer is gone */
+        }
+        have += (size_t)n;
+        size_t used = 0;
+        for (; have - used >= 8; used += 8) {
+            uint64_t ack;
+            memcpy(&ack, buf + used, 8);
+            fn(ack, ctx);
+            (*count)++;
+        }
+        memmove(buf, buf + used, have - used);
+        have -= used;
+    }
 }

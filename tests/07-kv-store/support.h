@@ -68,4 +68,17 @@ void rec_list_free(rec_list *l);
 /** Milliseconds on the monotonic clock. */
 uint64_t now_ms(void);
 
+/** The number in the environment variable @p name (decimal, or 0x hex), @p fallback when it is unset or empty. */
+uint64_t env_number(const char *name, uint64_t fallback);
+
+/** What a forked writer reports through a pipe, one 8-byte value per acknowledged write. */
+typedef void ack_fn(uint64_t ack, void *ctx);
+
+/**
+ * Reads acks from @p fd and hands each to @p fn until @p want of them arrived (want < 0: until end of file) or the
+ * deadline (now_ms()) passed; *count counts them. Bytes of an ack cut between two reads are kept for the next call,
+ * so one reader serves a whole run of one pipe; at end of file that remainder is dropped.
+ */
+void ack_read(int fd, ack_fn *fn, void *ctx, long want, long *count, uint64_t deadline);
+
 #endif

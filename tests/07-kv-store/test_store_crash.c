@@ -72,43 +72,14 @@ static void kill_child(const char *dir, unsigned round, int ack_fd)
     _exit(kv_store_close(s) == KV_OK ? 0 : 7);
 }
 
-/* Reads acks until `want` arrived (want < 0: until end of file) or the deadline; keeps the highest generation per
- * key in acked[thread][slot]. */
-static void drain_acks(int fd, long acked[KILL_THREADS][KILL_KEYS], long want, long *count, uint64_t deadline)
+/* An ack is key << 32 | generation: the highest generation acknowledged per key goes to acked[thread][slot]. */
+static void note_put(uint64_t ack, void *ctx)
 {
-    static unsigned char buf[4096];
-    static size_t have;
-    while ((want < 0 || *count < want) && now_ms() < deadline) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, 50) <= 0)
-            continue;
-        ssize_t n = read(fd, buf + have, sizeof buf - have);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            have = 0;
-            return;
-        }
-        have += (size_t)n;
-        size_t used = 0;
-        for (; have - used >= 8; used += 8) {
-            uint64_t ack;
-            memcpy(&ack, buf + used, 8);
-            unsigned k = (unsigned)(ack >> 32), g = (unsigned)ack;
-            long *slot = &acked[k / 1000][k % 1000];
-            if ((long)g > *slot)
-                *slot = (long)g;
-            (*count)++;
-        }
-        memmove(buf, buf + used, have - used);
-        have -= used;
-    }
-}
-
-static uint64_t env_number(const char *name, uint64_t fallback)
-{
-    const char *v = getenv(name);
-    return v && *v ? strtoull(v, NULL, 0) : fallback;
+    long(*acked)[KILL_KEYS] = ctx;
+    unsigned k = (unsigned)(ack >> 32), g = (unsigned)ack;
+    long *slot = &acked[k / 1000][k % 1000];
+    if ((long)g > *slot)
+        *slot = (long)g;
 }
 
 FT_TEST(4, store_acknowledged_writes_survive_sigkill_at_random_moments, 5,
@@ -136,9 +107,9 @@ FT_TEST(4, store_acknowledged_writes_survive_sigkill_at_random_moments, 5,
         }
         close(fds[1]);
         long count = 0, want = (long)rng_below(&rng, 160);
-        drain_acks(fds[0], acked, want, &count, now_ms() + 20000);
+        ack_read(fds[0], note_put, acked, want, &count, now_ms() + 20000);
         kill(pid, SIGKILL);
-        drain_acks(fds[0], acked, -1, &count, now_ms() + 20000);
+        ack_read(fds[0], note_put, acked, -1, &count, now_ms() + 20000);
         close(fds[0]);
         int status;
         ck_assert(waitpid(pid, &status, 0) == pid);

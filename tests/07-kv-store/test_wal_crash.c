@@ -76,42 +76,12 @@ static void crash_child(const char *path, uint64_t round, int ack_fd)
     _exit(kv_wal_close(wal) == KV_OK ? 0 : 7);
 }
 
-/* Reads acks until `want` of them arrived (want < 0: until end of file) or the deadline passed. */
-static void read_acks(int fd, uint64_t *acked, long want, long *count, uint64_t deadline)
+/* An ack is a record id: thread t's highest acknowledged seq + 1 goes to acked[t]. */
+static void note_record(uint64_t id, void *ctx)
 {
-    static unsigned char buf[4096];
-    static size_t have;
-    while ((want < 0 || *count < want) && now_ms() < deadline) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int r = poll(&p, 1, 50);
-        if (r <= 0)
-            continue;
-        ssize_t n = read(fd, buf + have, sizeof buf - have);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            have = 0;
-            return; /* end of file: the writer is gone */
-        }
-        have += (size_t)n;
-        size_t used = 0;
-        for (; have - used >= 8; used += 8) {
-            uint64_t id;
-            memcpy(&id, buf + used, 8);
-            uint64_t t = id >> 32 & 0xFF, seq = id & 0xFFFFFFFFu;
-            if (seq + 1 > acked[t])
-                acked[t] = seq + 1;
-            (*count)++;
-        }
-        memmove(buf, buf + used, have - used);
-        have -= used;
-    }
-}
-
-static uint64_t env_or(const char *name, uint64_t fallback)
-{
-    const char *v = getenv(name);
-    return v && *v ? strtoull(v, NULL, 0) : fallback;
+    uint64_t *acked = ctx, t = id >> 32 & 0xFF, seq = id & 0xFFFFFFFFu;
+    if (seq + 1 > acked[t])
+        acked[t] = seq + 1;
 }
 
 /* Checks the log after round `round`: records of earlier rounds all still there (*kept of them), and this round's
@@ -163,9 +133,9 @@ FT_TEST(1, acknowledged_records_survive_sigkill_at_random_moments, 5,
     const char *dir = scratch_dir();
     char path[512];
     /* Valgrind runs every forked writer too, some fifty times slower: fewer rounds there. */
-    uint64_t slow = env_or("CK_TIMEOUT_MULTIPLIER", 1) >= 10;
-    uint64_t rounds = env_or("KV_CRASH_ROUNDS", slow ? 20 : 200);
-    uint64_t seed = env_or("KV_CRASH_SEED", 0x07C0FFEE);
+    uint64_t slow = env_number("CK_TIMEOUT_MULTIPLIER", 1) >= 10;
+    uint64_t rounds = env_number("KV_CRASH_ROUNDS", slow ? 20 : 200);
+    uint64_t seed = env_number("KV_CRASH_SEED", 0x07C0FFEE);
     test_rng rng = rng_new(seed);
     uint64_t kept = 0, recovered = 0, total_acks = 0;
     for (uint64_t round = 0; round < rounds; round++) {
@@ -187,9 +157,9 @@ FT_TEST(1, acknowledged_records_survive_sigkill_at_random_moments, 5,
         close(fds[1]);
         uint64_t acked[CRASH_THREADS] = {0};
         long count = 0, want = (long)rng_below(&rng, 40);
-        read_acks(fds[0], acked, want, &count, now_ms() + 20000);
+        ack_read(fds[0], note_record, acked, want, &count, now_ms() + 20000);
         kill(pid, SIGKILL);
-        read_acks(fds[0], acked, -1, &count, now_ms() + 20000); /* acks written before the kill still count */
+        ack_read(fds[0], note_record, acked, -1, &count, now_ms() + 20000); /* acks written before the kill still count */
         close(fds[0]);
         int status;
         ck_assert(waitpid(pid, &status, 0) == pid);
