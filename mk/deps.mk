@@ -24,6 +24,9 @@ DEB_CH06 := wrk nghttp2-client nginx-light librust-hyper-dev librust-tokio-postg
 # Chapter 07: its server is driven by redis-cli and redis-benchmark in the tests (redis-tools); the bench runs it
 # beside redis-server (appendfsync always), RocksDB's db_bench (rocksdb-tools), LMDB, LevelDB and SQLite.
 DEB_CH07 := redis-tools redis-server rocksdb-tools liblmdb-dev libleveldb-dev libsqlite3-dev
+# Chapter 08: mutual TLS on OpenSSL (libssl-dev; the openssl tool to look at the tests' certificates); the bench puts
+# the proxy beside HAProxy (balance random(2)) and nginx (random two least_conn) under wrk.
+DEB_CH08 := libssl-dev openssl haproxy nginx-light wrk
 # The student loop: `make watch` re-runs the tests when a source is saved (inotifywait; it polls without it).
 DEB_STUDENT := inotify-tools
 # Grading harness: the sandbox, and the archive formats submissions arrive in.
@@ -32,7 +35,7 @@ DEB_HARNESS := bubblewrap unzip zip python3
 DEB_BENCH := $(if $(shell command -v rustc 2>/dev/null),,rustc)
 # Each package once, even when two parts of the workbook need it.
 DEB_PACKAGES := $(sort $(DEB_BUILD) $(DEB_STUDENT) $(DEB_DOCS) $(DEB_CH02) $(DEB_CH03) $(DEB_CH04) $(DEB_CH05) \
-    $(DEB_PG) $(DEB_CH06) $(DEB_CH07) $(DEB_HARNESS) $(DEB_BENCH))
+    $(DEB_PG) $(DEB_CH06) $(DEB_CH07) $(DEB_CH08) $(DEB_HARNESS) $(DEB_BENCH))
 
 .PHONY: deps
 deps:

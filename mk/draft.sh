@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# A chapter in progress lives in drafts/NN-name/{chapters,solutions,tests}/, out of reach of make check, selftest,
-# the harness and the docs, until it is whole. This script moves it in and out of place to work on it:
+# A chapter in progress lives in drafts/NN-name/{chapters,solutions,tests}/ (and bench/, once it has one), out of
+# reach of make check, selftest, make bench, the harness and the docs, until it is whole. This script moves it in
+# and out of place to work on it:
 #
-#   mk/draft.sh on NN    moves drafts/NN-name/*/ to chapters/NN-name/, solutions/NN-name/ and tests/NN-name/, and
-#                        names chapter.conf.draft chapter.conf, so every make target sees the chapter
+#   mk/draft.sh on NN    moves drafts/NN-name/*/ to chapters/NN-name/, solutions/NN-name/, tests/NN-name/ (and
+#                        bench/NN-name/), and names chapter.conf.draft chapter.conf, so every make target sees it
 #   mk/draft.sh off NN   the other way (before a commit, while the chapter is not finished)
 #
 # A finished chapter is left on, and drafts/NN-name/ removed.
@@ -27,10 +28,13 @@ done
 
 if [ "$mode" = on ]; then
     [ -d "drafts/$name/chapters" ] || { echo "draft: drafts/$name is not out (already on?)" >&2; exit 1; }
-    for part in chapters solutions tests; do
+    for part in chapters solutions tests bench; do
         [ ! -e "$part/$name" ] || { echo "draft: $part/$name exists already" >&2; exit 1; }
     done
-    for part in chapters solutions tests; do mv "drafts/$name/$part" "$part/$name"; done
+    for part in chapters solutions tests bench; do
+        [ "$part" != bench ] || [ -d "drafts/$name/bench" ] || continue
+        mv "drafts/$name/$part" "$part/$name"
+    done
     mv "chapters/$name/chapter.conf.draft" "chapters/$name/chapter.conf"
     rmdir "drafts/$name"
     echo "draft: $name is in place; make check CH=$number works on it (mk/draft.sh off $number before committing)"
@@ -38,6 +42,9 @@ else
     [ -f "chapters/$name/chapter.conf" ] || { echo "draft: chapters/$name is not a chapter in place" >&2; exit 1; }
     mkdir -p "drafts/$name"
     mv "chapters/$name/chapter.conf" "chapters/$name/chapter.conf.draft"
-    for part in chapters solutions tests; do mv "$part/$name" "drafts/$name/$part"; done
+    for part in chapters solutions tests bench; do
+        [ "$part" != bench ] || [ -d "bench/$name" ] || continue
+        mv "$part/$name" "drafts/$name/$part"
+    done
     echo "draft: $name is back in drafts/"
 fi

@@ -15,3 +15,10 @@ $(PX_PROXY): $(LINKED_OBJS) $(B)/given/proxy_main.o
 .PHONY: px-proxy
 px-proxy: $(PX_PROXY)
 -include $(B)/given/proxy_main.d
+
+# `make demo CH=08` (chapters/08-proxy/demo.c, demo_*.c): three HTTP backends forked by the demo, px-proxy --mode http
+# in front of them with its admin listener, keep-alive clients, and a row a second read from /metrics while backend 2
+# turns slow (200 ms), is killed with SIGKILL and is started again. Everything the demo starts is stopped on every
+# exit, Ctrl-C included. DEMO_ARGS passes options through, e.g.
+# make demo CH=08 DEMO_ARGS="--balancer round-robin" (the contrast), or DEMO_ARGS="--seconds 8 --conns 16".
+DEMO_CMD = $(RUN_$(VARIANT)) $(DEMO_BIN) --proxy $(abspath $(PX_PROXY)) $(DEMO_ARGS)

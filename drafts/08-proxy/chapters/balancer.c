@@ -73,10 +73,11 @@ int px_balancer_pick(px_balancer *b, uint64_t now_ns, px_pick *out)
 
 void px_balancer_done(px_balancer *b, px_pick p, uint64_t now_ns, uint64_t rtt_ns, bool ok)
 {
-    /* TODO: ignore a stale pick (slot out of range, free, or another generation). Otherwise in_flight - 1, count the
-     * success or failure, and update the estimate with the sample (a failure's sample is at least the estimate: a
-     * fast failure must not make an endpoint look fast): above the estimate, the estimate becomes the sample (the
-     * peak); else w = exp(-(now - stamp) / decay) and estimate = estimate × w + sample × (1 - w). Stamp now_ns. */
+    /* TODO: ignore a stale pick (slot out of range, free, or another generation). Otherwise assert in_flight > 0 (a
+     * pick reported twice is the caller's bug, balancer.h says so), in_flight - 1, count the success or failure, and
+     * update the estimate with the sample (a failure's sample is at least the estimate: a fast failure must not make
+     * an endpoint look fast): above the estimate, the estimate becomes the sample (the peak); else w = exp(-(now -
+     * stamp) / decay) and estimate = estimate × w + sample × (1 - w). Stamp now_ns. */
     (void)b, (void)p, (void)now_ns, (void)rtt_ns, (void)ok;
 }
 

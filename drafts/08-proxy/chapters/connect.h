@@ -36,7 +36,8 @@ struct px_connect {
     px_timer deadline;   /**< private: fires the timeout */
     px_loop *loop;       /**< private: the loop it runs on */
     px_connect_fn *done; /**< private: the owner's callback */
-    int fd;              /**< private: the socket while in progress, else -1 */
+    int fd; /**< private: the socket while the handshake runs; the negative errno of a connect() that failed inside
+               px_connect_start() until the 0 ms timer reports it; else -1 */
 };
 
 /**

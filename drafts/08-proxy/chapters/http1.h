@@ -149,11 +149,11 @@ px_http_body_kind px_http_response_body_kind(const px_http_head *h, bool request
 
 /**
  * @brief Where a body ends, found as its bytes pass through. Plain data, no pointers: copy it, zero it, keep it in
- *        the connection. Fields are private except as px_http_body_done() reads them.
+ *        the connection. `kind` may be read (an until-close body rules out reuse); the rest is private.
  * @rust hyper's `Decoder` state (`ChunkedState` and the remaining length)
  */
 typedef struct px_http_body {
-    px_http_body_kind kind; /**< private: chosen by px_http_body_init() */
+    px_http_body_kind kind; /**< read-only: chosen by px_http_body_init() */
     int state;              /**< private: where the chunked scanner is within the chunk syntax */
     uint64_t remaining;     /**< private: bytes left of the length body or of the current chunk's data */
     bool done;              /**< private: the body has ended */
@@ -176,7 +176,8 @@ void px_http_body_init(px_http_body *b, const px_http_head *h, bool is_response_
  * @param buf  bytes that follow what earlier calls took (borrowed, only during the call)
  * @param len  bytes in @p buf
  * @return the count (0..@p len) that is body: the rest, if px_http_body_done(), is the start of the next message;
- *         or ::PX_HTTP_BAD for a malformed chunk line, chunk end or a chunk size above 2^64 - 1. A done body takes 0.
+ *         or ::PX_HTTP_BAD for a malformed chunk line, chunk end or a chunk size above 2^64 - 1,
+ *         and again on every later call. A done body takes 0.
  * @rust `Decoder::decode` with `Buf::advance` for what it consumed
  */
 FT_MUST_USE long px_http_body_scan(px_http_body *b, const char *buf, size_t len);

@@ -61,7 +61,8 @@ typedef void px_watch_fn(px_watch *w, uint32_t ready);
 typedef void px_timer_fn(px_timer *t);
 
 /**
- * @brief One watched fd, embedded in its owner (find the owner with PX_CONTAINER_OF).
+ * @brief One watched fd, embedded in its owner (find the owner with PX_CONTAINER_OF). Zero it (or set `.fd = -1`)
+ *        before first use: a watch without a callback is not watched.
  * @rust `mio::event::Source` registered with a `Token`
  */
 struct px_watch {

@@ -87,10 +87,19 @@ struct px_proxy {
     uint64_t retries, retries_refused;
     void *admin; /* proxy_admin.c's state */
     void *pools; /* proxy_http.c's idle upstream connections */
+    /* ---- part 5, proxy_tls.c: mutual TLS ---- */
+    px_tls_ctx *tls_in;  /* owned: the server side for clients (--tls-in-*), NULL when clients speak plain TCP */
+    px_tls_ctx *tls_out; /* owned: the client side towards endpoints (--tls-out-*), NULL for plain TCP */
+    void *tls_states;    /* proxy_tls.c's list of sessions with a handshake running or TLS sessions not yet relayed */
 };
 
-/* proxy.c */
+/* proxy_net.c (given): a log line on stderr ("px-proxy: ...", nothing with --quiet), and a non-blocking listener
+ * bound to "IP:PORT" or "[IPv6]:PORT" (port 0: any free one, told in *port), with a line in err on failure. */
 void px_log(const px_proxy *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+FT_MUST_USE int px_listen_on(const char *spec, int *fd, uint16_t *port, char *err, size_t err_len);
+
+/* proxy.c: ends a session on any path — cancels its connect, aborts its relay, frees its http state, closes the
+ * client, releases its pick — and frees it; a drain waiting for the last session finishes here. */
 void px_session_close(px_session *s);
 
 /* proxy_endpoints.c: the endpoint table (balancer + per-slot state), reload, picks and outcomes. */
@@ -119,5 +128,38 @@ void px_http_session_free(px_session *s);
  * does not wait for them. */
 FT_MUST_USE int px_admin_start(px_proxy *p);
 void px_admin_stop(px_proxy *p);
+
+/* proxy_pool.c: http mode's idle upstream connections, per endpoint (p->pools). px_pool_take() returns an idle
+ * connected socket to @p pick's endpoint, now the caller's, or -1 when there is none; px_pool_put() takes @p fd
+ * (owned by the pool from then on: kept and watched, or closed when the pool is full, the endpoint gone or the proxy
+ * draining); px_pool_free() closes every idle connection and frees the pool: px_proxy_destroy() calls it before the
+ * loop is destroyed. */
+FT_MUST_USE int px_pool_take(px_proxy *p, px_pick pick);
+void px_pool_put(px_proxy *p, px_pick pick, int fd);
+void px_pool_free(px_proxy *p);
+
+/*
+ * proxy_tls.c (part 5): mutual TLS in tcp mode. Each handshake is driven by the loop (watched for what
+ * px_tls_wants() says) with connect_timeout_ms as its deadline; a refused one logs one line with px_tls_error().
+ *  - px_tls_proxy_setup(): from px_proxy_create(), loads opts->tls_in / tls_out into p->tls_in / p->tls_out (a side
+ *    with none of its three files set stays plain); -EINVAL with a line in err for a bad file, or for TLS in http mode.
+ *  - px_tls_proxy_free(): from px_proxy_destroy(), after every session is closed: frees the contexts.
+ *  - px_tls_session_accept(): from px_tcp_session_start(); with tls_in, runs the server handshake on s->client_fd
+ *    first and calls next(s) once the client is verified (or closes the session); without, calls next(s) at once.
+ *  - px_tls_session_connect(): from the connect callback on success, before the endpoint is reported: with tls_out,
+ *    returns true and takes @p fd for the client handshake, then calls next(&s->connect, fd, 0) with the verified
+ *    connection, or next(&s->connect, -1, err) after closing fd (the endpoint failed, like a refused connect);
+ *    returns false when there is nothing to do (no tls_out, or this fd's handshake is the one just done).
+ *  - px_tls_relay_start(): px_relay_start_tls() with the session's TLS sessions (NULL for a plain side), which the
+ *    relay takes; on failure they are freed here, and the sockets stay the caller's.
+ *  - px_tls_session_close(): from px_session_close(), first: stops a handshake in progress and frees what the
+ *    session holds here (the upstream fd of a handshake under way included).
+ */
+FT_MUST_USE int px_tls_proxy_setup(px_proxy *p, const px_options *opts, char *err, size_t err_len);
+void px_tls_proxy_free(px_proxy *p);
+void px_tls_session_accept(px_session *s, void (*next)(px_session *s));
+bool px_tls_session_connect(px_session *s, int fd, px_connect_fn *next);
+FT_MUST_USE int px_tls_relay_start(px_session *s, int fd, px_relay_done_fn *done, px_relay **out);
+void px_tls_session_close(px_session *s);
 
 #endif

@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,9 @@ static bool tls_option(const char *a, const char *v, px_options *o)
 
 int main(int argc, char **argv)
 {
+    /* A write or splice into a socket the peer has reset raises SIGPIPE, which would kill the proxy and every
+     * connection in it: ignored, the call fails with EPIPE and only that connection ends. */
+    signal(SIGPIPE, SIG_IGN);
     px_options o = PX_OPTIONS_DEFAULTS;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];

@@ -49,6 +49,38 @@ int px_relay_start(px_loop *loop, int client_fd, int upstream_fd, px_relay_mode 
     return -ENOSYS;
 }
 
+int px_relay_start_tls(px_loop *loop, int client_fd, px_tls *client_tls, int upstream_fd, px_tls *upstream_tls,
+                       px_relay_mode mode, size_t buffer_bytes, px_relay_done_fn *done, void *ctx, px_relay **out)
+{
+    /*
+     * TODO (part 5): the same relay, with a TLS session on either side (NULL: plain); px_relay_start() can become
+     * this with both NULL.
+     * - a TLS side forces copy mode: splice would move ciphertext into the other socket;
+     * - reads and writes of a TLS side go through px_tls_read() / px_tls_write(); keep, per direction, what its last
+     *   TLS read and its last TLS write waited for (px_tls_wants() after -EAGAIN; PX_READABLE / PX_WRITABLE
+     *   otherwise) and watch the TLS socket for those, not for "readable because we read": a TLS read may need the
+     *   socket writable, a write may need it readable;
+     * - OpenSSL takes whole records off the socket and may hold decrypted bytes epoll knows nothing of: read a TLS
+     *   source again while its last read brought bytes, including right after the sink drained a full buffer, and
+     *   if you stop early (fairness) arm a 0 ms timer to come back, or the connection stalls with data in hand;
+     * - half-close: at end of file on the other side, px_tls_shutdown() the TLS sink (close_notify, which may
+     *   -EAGAIN like a write) before shutdown(SHUT_WR); a px_tls_read() of 0 is the peer's close_notify;
+     * - on success the relay owns both sessions: px_tls_free() each before closing its socket when the relay ends;
+     *   on failure they stay the caller's.
+     */
+    (void)loop;
+    (void)client_fd;
+    (void)client_tls;
+    (void)upstream_fd;
+    (void)upstream_tls;
+    (void)mode;
+    (void)buffer_bytes;
+    (void)done;
+    (void)ctx;
+    (void)out;
+    return -ENOSYS;
+}
+
 px_relay_stats px_relay_progress(const px_relay *r)
 {
     /* TODO: the stats counted so far. */

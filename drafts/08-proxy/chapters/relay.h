@@ -14,11 +14,28 @@
  *    goes on (a client that sends a request then `shutdown(SHUT_WR)` still gets its whole answer).
  * The relay ends when both directions have ended, or at the first error on either socket (a reset, EPIPE), or when
  * it is aborted; then it closes both sockets. Error convention and loop ownership rules: loop.h.
+ *
+ * **TLS sides** (part 5, px_relay_start_tls()). Either socket may carry a mutual-TLS session whose handshake is
+ * complete: the relay then reads and writes plaintext through px_tls_read() / px_tls_write(). Three rules follow, each
+ * a way for a connection to stall with bytes in hand if broken:
+ *  - a TLS socket is watched for what the last TLS call of each direction waits for (px_tls_wants()), since a read
+ *    may need the socket writable and a write may need it readable;
+ *  - OpenSSL reads whole records from the socket and may hold decrypted bytes that no epoll event announces: a TLS
+ *    source is read until it says -EAGAIN, and once backpressure lifts it is read again at once, not when epoll says;
+ *  - half-close: a TLS sink gets close_notify (px_tls_shutdown()) before `shutdown(SHUT_WR)`, and a TLS source's
+ *    read of 0 (the peer's close_notify) is its end of file; a TCP end of file without close_notify is a truncation
+ *    and ends the relay with -EPROTO.
+ * A relay with a TLS side always copies: splice(2) would move the ciphertext the socket holds straight into the other
+ * socket. PX_RELAY_SPLICE is taken as PX_RELAY_COPY then (a proxy keeps one --relay setting for all its connections).
+ *
+ * In PX_RELAY_SPLICE mode the process must ignore SIGPIPE: splice(2) has no MSG_NOSIGNAL, and a splice into a reset
+ * socket raises SIGPIPE (px-proxy's main ignores it).
  */
 #ifndef FERRITE_PX_RELAY_H
 #define FERRITE_PX_RELAY_H
 
 #include "loop.h"
+#include "tls.h"
 
 #include <stdint.h>
 
@@ -54,10 +71,29 @@ typedef void px_relay_done_fn(void *ctx, const px_relay_stats *stats);
  *        F_SETPIPE_SZ (the kernel rounds it up to a power of two pages); 0 picks 64 KiB.
  * @param[out] out the relay, owned by itself: valid until its done callback returns; NULL may be passed.
  * @return 0, or a negative errno (-ENOMEM, -EMFILE for the pipes...).
+ * Equivalent to px_relay_start_tls() with both sessions NULL.
  * @rust `tokio::spawn(async move { copy_bidirectional(&mut client, &mut upstream).await })`
  */
 FT_MUST_USE int px_relay_start(px_loop *loop, int client_fd, int upstream_fd, px_relay_mode mode, size_t buffer_bytes,
                                px_relay_done_fn *done, void *ctx, px_relay **out);
+
+/**
+ * @brief px_relay_start() where either side (or both) may be a TLS session: the relay moves plaintext through it.
+ * @param client_tls,upstream_tls a session over client_fd / upstream_fd whose handshake is complete, or NULL for a
+ *        plain side. On success the relay owns them: when it ends (done, error or px_relay_abort()) it frees each
+ *        session with px_tls_free(), then closes its socket (a session borrows its fd, so it goes first). It sends
+ *        close_notify only on a half-close, never on an abort or an error. On failure both sessions, like both
+ *        sockets, are still the caller's. Their px_tls_ctx must outlive the relay.
+ * @param mode PX_RELAY_COPY; PX_RELAY_SPLICE is taken as copy when a side is TLS (see the file's description).
+ * @param buffer_bytes as px_relay_start(); a TLS source delivers at most one record (16 KiB) per read, and any size
+ *        from 1 byte works.
+ * @return 0, or a negative errno (-ENOMEM...).
+ * @rust `copy_bidirectional(&mut tokio_rustls::server::TlsStream<TcpStream>, &mut TcpStream)`: both arguments only
+ *       need `AsyncRead + AsyncWrite`, so a TLS stream and a plain one mix freely
+ */
+FT_MUST_USE int px_relay_start_tls(px_loop *loop, int client_fd, px_tls *client_tls, int upstream_fd, px_tls *upstream_tls,
+                                   px_relay_mode mode, size_t buffer_bytes, px_relay_done_fn *done, void *ctx,
+                                   px_relay **out);
 
 /**
  * @brief The counts so far (for the metrics page while the relay runs).

@@ -20,15 +20,16 @@
  * **End of stream.** px_tls_read() returns 0 only after the peer's close_notify. A TCP end of file without it is a
  * truncation (an attacker, or a crashed peer, cut the stream: an HTTP body would look complete), reported as -EPROTO.
  *
- * **Signals.** OpenSSL writes to the socket with write(2): the process must ignore SIGPIPE (the proxy does), or a
- * write to a peer that has gone kills it.
+ * **Signals.** OpenSSL's socket BIO writes with write(2), not send(MSG_NOSIGNAL): a program using this file must
+ * ignore SIGPIPE (`signal(SIGPIPE, SIG_IGN)` in main), or a write to a peer that has reset kills it.
  *
  * **Errors.** The chapter's convention (loop.h): 0 or a count on success, a negative errno on failure. A failed
  * handshake says why with one of:
  *   - -EKEYREJECTED: the peer's certificate does not chain to the mesh CA;
  *   - -EKEYEXPIRED: the peer's certificate (or its issuer) has expired or is not valid yet;
  *   - -EACCES: the peer's certificate is from the mesh CA but does not name the expected identity;
- *   - -EPROTO: anything else in the protocol (no certificate sent, an older TLS version, an alert from the peer).
+ *   - -EPROTO: anything else in the protocol (no certificate sent, an older TLS version, an alert from the peer);
+ *   - the socket's own errno (-ECONNRESET, -EPIPE) when the connection itself failed.
  *
  * **Ownership.** A ::px_tls_ctx is shared, read-only, by every ::px_tls made from it, and must outlive them. A
  * ::px_tls borrows its fd: it never closes it; the caller closes it after px_tls_free(). One thread only (the loop's).
@@ -73,10 +74,12 @@ typedef struct px_tls px_tls;
  *        certificate and key loaded and checked to match, the CA as the only trust anchor, the peer's certificate
  *        required and verified on both sides, no session resumption (every connection is verified afresh).
  * @param cfg borrowed for the call; ca_file, cert_file and key_file are required.
+ * @param server true for the side that accepts connections, false for the side that makes them.
  * @param out receives the new context (the caller owns it: px_tls_ctx_free()); untouched on failure.
  * @param err receives one line saying which file and why on failure ("cert_file /x/y.pem: No such file or
  *        directory", "key_file /k.pem does not match cert_file /c.pem: key does not match certificate"); may be
  *        NULL when @p err_len is 0.
+ * @param err_len the size of @p err in bytes; the line is cut to fit, always NUL-terminated.
  * @return 0; -EINVAL for a missing field, a file without a PEM certificate or key, or a key that does not match;
  *         the errno of opening a file (-ENOENT, -EACCES); -ENOMEM. Nothing is left allocated on failure.
  * @rust `ServerConfig::builder().with_protocol_versions(&[&TLS13])?.with_client_cert_verifier(verifier)
@@ -118,6 +121,9 @@ uint32_t px_tls_wants(const px_tls *t);
 
 /**
  * @brief Reads decrypted bytes after the handshake.
+ * @param t a session whose handshake is complete.
+ * @param buf receives up to @p len bytes.
+ * @param len at least 1 (0 would read as close_notify; the reference asserts it).
  * @return the number of bytes read (1 .. @p len); 0 after the peer's close_notify; -EAGAIN (see px_tls_wants());
  *         -EPROTO for a stream cut without close_notify or a TLS error (px_tls_error() says which); another negative
  *         errno from the socket (-ECONNRESET).

@@ -23,84 +23,6 @@
 
 /* How long accepting pauses when the process is out of file descriptors (accept says EMFILE or ENFILE). */
 #define ACCEPT_PAUSE_MS 100
-
-void px_log(const px_proxy *p, const char *fmt, ...)
-{
-    if (p->opts.quiet)
-        return;
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "px-proxy: %s\n", line);
-}
-
-/* "IP:port" or "[IPv6]:port" into @p ss; port 0 is allowed here (the kernel picks one), unlike in an endpoints file. */
-static bool parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
-{
-    char host[64];
-    const char *colon = strrchr(spec, ':');
-    if (colon == NULL || (size_t)(colon - spec) >= sizeof host)
-        return false;
-    memcpy(host, spec, (size_t)(colon - spec));
-    host[colon - spec] = '\0';
-    char *end;
-    errno = 0;
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    if (colon[1] == '\0' || *end != '\0' || errno || port > 65535)
-        return false;
-    memset(ss, 0, sizeof *ss);
-    size_t hl = strlen(host);
-    if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-        host[hl - 1] = '\0';
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons((uint16_t)port);
-        *len = sizeof *a;
-        return inet_pton(AF_INET6, host + 1, &a->sin6_addr) == 1;
-    }
-    struct sockaddr_in *a = (struct sockaddr_in *)ss;
-    a->sin_family = AF_INET;
-    a->sin_port = htons((uint16_t)port);
-    *len = sizeof *a;
-    return inet_pton(AF_INET, host, &a->sin_addr) == 1;
-}
-
-/* Binds a non-blocking listener to @p spec. */
-static int listen_on(const char *spec, int *fd_out, uint16_t *port_out, char *err, size_t err_len)
-{
-    struct sockaddr_storage addr;
-    socklen_t addr_len;
-    if (!parse_listen(spec, &addr, &addr_len)) {
-        snprintf(err, err_len, "listen address '%s' is not IP:PORT", spec);
-        return -EINVAL;
-    }
-    int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        int rc = -errno;
-        snprintf(err, err_len, "socket: %s", strerror(errno));
-        return rc;
-    }
-    int one = 1;
-    /* SO_REUSEADDR lets a restarted proxy bind while old connections sit in TIME_WAIT; it never shares a port
-     * with a live listener (that is SO_REUSEPORT, not asked for). */
-    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, (const struct sockaddr *)&addr, addr_len) < 0 || listen(fd, SOMAXCONN) < 0) {
-        int rc = -errno;
-        snprintf(err, err_len, "%s: %s", spec, strerror(errno));
-        close(fd);
-        return rc;
-    }
-    struct sockaddr_storage bound;
-    socklen_t len = sizeof bound;
-    (void)getsockname(fd, (struct sockaddr *)&bound, &len);
-    *port_out = bound.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&bound)->sin6_port)
-                                            : ntohs(((struct sockaddr_in *)&bound)->sin_port);
-    *fd_out = fd;
-    return 0;
-}
-
 static void session_unlink(px_session *s)
 {
     px_proxy *p = s->proxy;
@@ -118,6 +40,7 @@ static void drain_check(px_proxy *p);
 void px_session_close(px_session *s)
 {
     px_proxy *p = s->proxy;
+    px_tls_session_close(s); /* part 5: a handshake under way, TLS sessions not yet relayed */
     px_connect_cancel(&s->connect);
     if (s->relay != NULL)
         px_relay_abort(s->relay);
@@ -272,7 +195,7 @@ int px_proxy_create(const px_options *opts, px_proxy **out, char *err, size_t er
     int rc = p->endpoints_file ? px_loop_create(&p->loop) : -ENOMEM;
     if (rc == 0)
         rc = px_balancer_create(opts->balancer, NULL, seed, &p->balancer);
-    if (rc == 0) {
+    if (rc == 0 && opts->mode == PX_MODE_HTTP) { /* retries exist in http mode only */
         px_budget_config budget = PX_BUDGET_DEFAULTS;
         budget.ratio = opts->retry_ratio;
         rc = px_budget_init(&p->budget, &budget);
@@ -283,9 +206,11 @@ int px_proxy_create(const px_options *opts, px_proxy **out, char *err, size_t er
         rc = px_endpoints_reload(p, err, err_len);
     }
     if (rc == 0)
-        rc = listen_on(opts->listen, &p->listen_fd, &p->listen_port, err, err_len);
+        rc = px_listen_on(opts->listen, &p->listen_fd, &p->listen_port, err, err_len);
     if (rc == 0 && opts->admin != NULL)
-        rc = listen_on(opts->admin, &p->admin_fd, &p->admin_port, err, err_len);
+        rc = px_listen_on(opts->admin, &p->admin_fd, &p->admin_port, err, err_len);
+    if (rc == 0)
+        rc = px_tls_proxy_setup(p, opts, err, err_len); /* part 5: the mTLS contexts, while opts' paths are valid */
     if (rc == 0 && (rc = take_signals(p)) < 0)
         snprintf(err, err_len, "signals: %s", strerror(-rc));
     if (rc < 0) {
@@ -323,6 +248,7 @@ void px_proxy_destroy(px_proxy *p)
         px_session_close(p->sessions);
     }
     if (p->loop != NULL) {
+        px_pool_free(p); /* idle upstream connections are watched: they go before the loop */
         px_endpoints_clear(p);
         px_admin_stop(p);
         px_loop_unwatch(p->loop, &p->listen_watch);
@@ -340,6 +266,7 @@ void px_proxy_destroy(px_proxy *p)
         close(p->signal_fd);
     if (p->balancer != NULL)
         px_balancer_destroy(p->balancer);
+    px_tls_proxy_free(p); /* part 5: after the sessions, whose TLS sessions used the contexts */
     free(p->slots);
     free(p->endpoints_file);
     free(p);

@@ -32,6 +32,8 @@ static void connected(px_connect *c, int fd, int err)
     px_session *s = PX_CONTAINER_OF(c, px_session, connect);
     px_proxy *p = s->proxy;
     uint64_t rtt = px_now_ns() - s->connect_ns;
+    if (err == 0 && px_tls_session_connect(s, fd, connected))
+        return; /* part 5: --tls-out: the endpoint is reached once verified; this callback runs again then */
     px_endpoint_report(p, s->pick, rtt, err == 0);
     if (err != 0) {
         /* The pick is over: out of the balancer's in-flight count, with the failure's latency. */
@@ -45,7 +47,7 @@ static void connected(px_connect *c, int fd, int err)
     /* The session stays counted in flight at its endpoint for as long as the relay runs: that is the load that
      * least-loaded and P2C compare. The latency sample is the connect's. */
     px_relay *relay;
-    int rc = px_relay_start(p->loop, s->client_fd, fd, p->opts.relay, 0, relay_done, s, &relay);
+    int rc = px_tls_relay_start(s, fd, relay_done, &relay); /* part 5: px_relay_start_tls with the TLS sessions */
     if (rc < 0) {
         close(fd);
         px_log(p, "cannot relay: %s", strerror(-rc));
@@ -84,4 +86,7 @@ static void session_connect(px_session *s)
     px_session_close(s);
 }
 
-void px_tcp_session_start(px_session *s) { session_connect(s); }
+void px_tcp_session_start(px_session *s)
+{
+    px_tls_session_accept(s, session_connect); /* part 5: --tls-in: the client is verified before any connect */
+}

@@ -42,8 +42,7 @@ struct px_tls {
 
 /* ---- configuration --------------------------------------------------------------------------------------- */
 
-static int say(char *err, size_t err_len, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int say(char *err, size_t err_len, int rc, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int say(char *err, size_t err_len, int rc, const char *fmt, ...)
 {
     if (err != NULL && err_len > 0) {
         va_list ap;
@@ -313,8 +312,8 @@ static int settle(px_tls *t, int ret)
     case SSL_ERROR_WANT_WRITE:
         t->wants = PX_WRITABLE;
         return -EAGAIN;
-    case SSL_ERROR_ZERO_RETURN:
-        t->failed = say(t->error, sizeof t->error, -EPROTO, "peer sent close_notify during the handshake");
+    case SSL_ERROR_ZERO_RETURN: /* px_tls_read() takes its own; here the peer closed under a handshake or write */
+        t->failed = say(t->error, sizeof t->error, t->done ? -EPIPE : -EPROTO, "peer sent close_notify");
         return t->failed;
     case SSL_ERROR_SYSCALL:
         if (saved != 0) {

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -83,6 +84,7 @@ typedef struct bconn {
     uint64_t due_ms; /* HTTP: when the answer to the request at the front goes out, 0: none scheduled */
     uint64_t count;  /* COUNT: bytes so far */
     uint64_t hash;   /* COUNT: their FNV-1a so far */
+    uint64_t sent;   /* HTTP: answers sent on it */
     char buf[16384];
 } bconn;
 
@@ -115,8 +117,34 @@ static void http_answer(const backend *b, bconn *c, size_t req_len)
     unsigned status = b->shared->status ? b->shared->status : 200;
     char body[400], out[800];
     int body_len = snprintf(body, sizeof body, "backend %d %s %s\n", b->id, method, target);
+    if (b->shared->echo_xff) {
+        char xff[200] = "";
+        const char *end = memmem(c->buf, req_len, "\r\n\r\n", 4), *f = c->buf;
+        while (end != NULL && (f = memmem(f, (size_t)(end - f), "\r\n", 2)) != NULL && f < end) {
+            f += 2;
+            if (!strncasecmp(f, "x-forwarded-for:", 16)) {
+                sscanf(f + 16, " %199[^\r]", xff);
+                break;
+            }
+        }
+        body_len += snprintf(body + body_len, sizeof body - (size_t)body_len, "xff=%s\n", xff);
+    }
     int n = snprintf(out, sizeof out, "HTTP/1.1 %u %s\r\nContent-Length: %d\r\n\r\n%s", status,
                      status == 200 ? "OK" : "Error", body_len, body);
+    if (b->shared->garbage)
+        n = snprintf(out, sizeof out, "this is not HTTP\r\n\r\n");
+    if (b->shared->chunked) {
+        /* The head and half the body now, the rest later: a proxy must wait for the last chunk, not for a pause. */
+        int half = body_len / 2;
+        n = snprintf(out, sizeof out, "HTTP/1.1 %u %s\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%.*s\r\n", status,
+                     status == 200 ? "OK" : "Error", half, half, body);
+        if (write(c->fd, out, (size_t)n) != n) {
+            bconn_close(c);
+            return;
+        }
+        poll(NULL, 0, 20);
+        n = snprintf(out, sizeof out, "%x\r\n%s\r\n0\r\n\r\n", body_len - half, body + half);
+    }
     b->shared->requests++;
     if (!strcmp(method, "POST"))
         b->shared->posts++;
@@ -126,6 +154,8 @@ static void http_answer(const backend *b, bconn *c, size_t req_len)
     }
     memmove(c->buf, c->buf + req_len, c->len - req_len);
     c->len -= req_len;
+    if (b->shared->close_after && ++c->sent >= b->shared->close_after)
+        bconn_close(c);
 }
 
 /* One readable connection. */

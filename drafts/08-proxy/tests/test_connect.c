@@ -7,6 +7,7 @@
 #include "connect.h"
 #include "relay_support.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -116,6 +117,33 @@ FT_TEST(1, connect_refused_is_reported_through_the_callback, 2,
     rs_run_for(loop, 20);
     ck_assert_int_eq(a.calls, 1);
     close(port);
+    end_loop(loop);
+}
+
+FT_TEST(1, a_connect_that_fails_at_once_is_reported_on_a_later_turn, 2,
+        "Non-blocking connect: connect() may fail at once instead of EINPROGRESS (no route: a TCP connect to a "
+        "broadcast address is refused with ENETUNREACH); start still returns 0, closes the socket, and the callback "
+        "gets -ENETUNREACH on a later turn (a 0 ms timer), so every outcome takes one path.")
+{
+    /* 255.255.255.255: TCP refuses broadcast routes inside connect() itself, on any machine, network or not. */
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(80), .sin_addr.s_addr = htonl(INADDR_BROADCAST)};
+    px_loop *loop = new_loop();
+    size_t fds_before = rs_count_fds();
+    struct attempt a;
+    start(&a, loop, &addr, 1000);
+    ck_assert(rs_run_until(loop, &a.calls, 1, 2000));
+    ck_assert_int_eq(a.err, -ENETUNREACH);
+    ck_assert_int_eq(a.fd, -1);
+    ck_assert(!px_connect_pending(&a.c));
+    rs_run_for(loop, 20);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_uint_eq(rs_count_fds(), fds_before);
+    /* Cancelled before its turn: no callback, nothing left. */
+    start(&a, loop, &addr, 1000);
+    px_connect_cancel(&a.c);
+    rs_run_for(loop, 20);
+    ck_assert_int_eq(a.calls, 0);
+    ck_assert_uint_eq(rs_count_fds(), fds_before);
     end_loop(loop);
 }
 

@@ -1,8 +1,8 @@
 /*
- * Chapter 08, parts 1 to 3 through the program: px-proxy in tcp mode in front of backends the tests fork. Part 1
- * checks that bytes pass exactly, half-closes propagate and nothing leaks; part 2 that endpoints are spread and
- * reloaded without dropping what is open; part 3 that a dead endpoint costs clients nothing and that health checks
- * eject it and bring it back.
+ * Chapter 08, parts 2 and 3 through the program: px-proxy in tcp mode in front of backends the tests fork. Part 2
+ * (the program needs the balancer to pick an endpoint, so it starts there) checks that bytes pass exactly through
+ * both relays, half-closes propagate, nothing leaks, endpoints are spread and reloaded without dropping what is
+ * open; part 3 that a dead endpoint costs clients nothing and that health checks eject it and bring it back.
  */
 #define _GNU_SOURCE
 #include "support.h"
@@ -41,7 +41,7 @@ static void forward_exactly(const char *relay)
     backend_free(&b);
 }
 
-FT_TEST(1, proxy_forwards_bytes_exactly_with_the_copy_relay, 2,
+FT_TEST(2, proxy_forwards_bytes_exactly_with_the_copy_relay, 2,
         "The program accepts, picks the endpoint, connects and starts px_relay_start() with the client's socket and "
         "the connected one: check px_proxy_create() binds the listener, the accept loop takes every queued client, "
         "and px_tcp_session_start() connects then relays (with the mode from --relay).")
@@ -50,7 +50,7 @@ FT_TEST(1, proxy_forwards_bytes_exactly_with_the_copy_relay, 2,
 }
 FT_TIMEOUT(proxy_forwards_bytes_exactly_with_the_copy_relay, 30);
 
-FT_TEST(1, proxy_forwards_bytes_exactly_with_the_splice_relay, 1,
+FT_TEST(2, proxy_forwards_bytes_exactly_with_the_splice_relay, 1,
         "Same as the copy relay through the program, with --relay splice: the session must pass opts.relay to "
         "px_relay_start().")
 {
@@ -58,7 +58,7 @@ FT_TEST(1, proxy_forwards_bytes_exactly_with_the_splice_relay, 1,
 }
 FT_TIMEOUT(proxy_forwards_bytes_exactly_with_the_splice_relay, 30);
 
-FT_TEST(1, proxy_carries_a_half_close_to_the_backend_and_the_answer_back, 2,
+FT_TEST(2, proxy_carries_a_half_close_to_the_backend_and_the_answer_back, 2,
         "The client sends, then shutdown(SHUT_WR); the backend answers only after it reads end of file. A proxy "
         "that closes both sides at the first end of file loses the answer: the relay must shut down the upstream's "
         "write side and keep the other direction open.")
@@ -110,8 +110,9 @@ static int wait_fds(const proxy *p, int want, int timeout_ms)
     return n;
 }
 
-FT_TEST(1, proxy_leaks_no_fd_over_a_thousand_refused_connects, 2,
-        "Every client of an endpoint that refuses is closed, and every socket of a failed connect too: count "
+FT_TEST(2, proxy_leaks_no_fd_over_a_thousand_refused_connects, 2,
+        "Descriptor ownership: every client of an endpoint that refuses is closed, and every socket of a failed "
+        "connect too: count "
         "close() calls on each path of px_tcp_session_start() and of the connect callback (a failure must close "
         "the upstream socket and, when no attempt is left, the client).")
 {
@@ -171,7 +172,8 @@ FT_TEST(2, proxy_round_robin_spreads_connections_evenly, 2,
 FT_TIMEOUT(proxy_round_robin_spreads_connections_evenly, 30);
 
 FT_TEST(2, proxy_reload_moves_new_connections_and_keeps_open_ones, 3,
-        "SIGHUP reads the endpoints file again: new connections go to the new set, while a connection already "
+        "Endpoints keep stable identities across a reload: SIGHUP reads the endpoints file again; new connections go to "
+        "the new set, while a connection already "
         "relaying to a removed endpoint goes on (a reload never closes sessions). Check px_endpoints_reload() "
         "reconciles the balancer and leaves sessions alone.")
 {
@@ -245,7 +247,8 @@ FT_TEST(3, proxy_retries_a_refused_connect_on_another_endpoint, 3,
 FT_TIMEOUT(proxy_retries_a_refused_connect_on_another_endpoint, 30);
 
 FT_TEST(3, proxy_health_checks_eject_a_dead_endpoint_and_restore_it, 3,
-        "With --health-interval-ms 50 --max-failures 3, an endpoint that refuses three checks in a row is ejected "
+        "Health checks feed the breaker both ways: with --health-interval-ms 50 --max-failures 3, an endpoint that refuses "
+        "three checks in a row is ejected "
         "(the log says \"ejected\"), and once it answers again its next probe after the backoff brings it back "
         "(\"healthy again\") and clients reach it. Check the checks feed px_breaker_failure()/success() and that "
         "the breaker's verdict is mirrored into the balancer's availability.")
@@ -296,3 +299,36 @@ FT_TEST(3, proxy_closes_clients_at_once_when_no_endpoint_is_up, 1,
     proxy_stop(&p, 20000);
 }
 FT_TIMEOUT(proxy_closes_clients_at_once_when_no_endpoint_is_up, 30);
+
+FT_TEST(3, proxy_without_health_checks_probes_an_ejected_endpoint_with_one_client, 2,
+        "The breaker's half-open probe: with no health checks, nothing but a client can find out that an ejected endpoint "
+        "is back: when the "
+        "breaker's backoff has passed, px_breaker_allow() lets exactly one request through as the probe (arm a "
+        "timer for probe_at_ns and make the endpoint available again when it fires). Without that, an endpoint "
+        "ejected once stays out for ever.")
+{
+    backend a = {0}, b = {0};
+    backend_start(&a, 1, BACKEND_ECHO);
+    backend_start(&b, 2, BACKEND_ECHO);
+    backend *bs[] = {&a, &b};
+    proxy p;
+    const char *args[] = {"--balancer", "round-robin", "--health-interval-ms", "0", "--max-failures", "2", NULL};
+    proxy_start(&p, bs, 2, args);
+    backend_kill(&b);
+    uint64_t deadline = ft_now_ms() + 10000;
+    while (!proxy_log_has(&p, "ejected", 0) && ft_now_ms() < deadline)
+        one_echo(p.port); /* refused connects to b, retried on a, until b's breaker opens */
+    ck_assert_msg(proxy_log_has(&p, "ejected", 0), "two refused connects in a row did not eject the endpoint");
+    backend_start(&b, 2, BACKEND_ECHO);
+    /* The breaker's first backoff is at most a second; clients keep coming, and one of them must be the probe. */
+    deadline = ft_now_ms() + 15000;
+    while (b.shared->requests == 0 && ft_now_ms() < deadline) {
+        one_echo(p.port);
+        poll(NULL, 0, 20); /* paces the clients; the deadline bounds the wait */
+    }
+    ck_assert_msg(b.shared->requests > 0, "the endpoint came back but no client reached it within 15 s");
+    proxy_stop(&p, 20000);
+    backend_free(&a);
+    backend_free(&b);
+}
+FT_TIMEOUT(proxy_without_health_checks_probes_an_ejected_endpoint_with_one_client, 40);

@@ -252,7 +252,7 @@ static void backpressure(px_relay_mode mode)
         ck_assert_int_ge(ran, 0);
         quiet = moved || ran > 0 ? 0 : quiet + 1;
     }
-    /* Every socket buffer on the way (the kernel reports twice what was asked) and the relay's own buffer. */
+    /* The four socket buffers on the way (all set alike; each reports twice what was asked) and the relay's own. */
     size_t sockets = 2 * buffer_of(g.client, SO_SNDBUF) + 2 * buffer_of(g.upstream, SO_RCVBUF);
     size_t bound = sockets + BUFFER + 64 * 1024;
     ck_assert_msg(c.sent <= bound,

@@ -8,6 +8,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include <arpa/inet.h>
@@ -29,129 +30,157 @@
 
 #define DAY (24L * 3600)
 
+/* The PKI is made once, in the runner before the first test forks (FT_SETUP), and shared read-only by every test's
+ * process; a test run alone without the runner makes its own. It is removed when the process that made it exits. */
 static char pki_dir[PATH_MAX];
 static char pki_paths[16][PATH_MAX + 32];
 static int pki_count;
+static pid_t pki_owner;
+static char pki_error[256]; /* why the PKI could not be made, for the tests to fail with */
 
 static void pki_remove(void)
 {
+    if (getpid() != pki_owner) /* a forked test inherits the handler, not the folder */
+        return;
     for (int i = 0; i < pki_count; i++)
         unlink(pki_paths[i]);
     rmdir(pki_dir);
 }
 
-static void add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+/* The setup runs outside any test, where ck_assert cannot report: a failed step is recorded and unwinds. */
+static bool pki_fail(const char *what, int line)
+{
+    if (pki_error[0] == '\0')
+        snprintf(pki_error, sizeof pki_error, "making the test PKI: %s failed (tls_support.c:%d)", what, line);
+    return false;
+}
+#define PKI_CHECK(cond_)                       \
+    do {                                       \
+        if (!(cond_))                          \
+            return pki_fail(#cond_, __LINE__); \
+    } while (0)
+
+static bool add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 {
     X509V3_CTX v3;
     X509V3_set_ctx(&v3, issuer, cert, NULL, NULL, 0);
     X509_EXTENSION *ext = X509V3_EXT_nconf_nid(NULL, &v3, nid, value);
-    ck_assert_msg(ext != NULL, "extension %s = %s", OBJ_nid2sn(nid), value);
-    ck_assert(X509_add_ext(cert, ext, -1) == 1);
+    PKI_CHECK(ext != NULL);
+    bool added = X509_add_ext(cert, ext, -1) == 1;
     X509_EXTENSION_free(ext);
+    PKI_CHECK(added);
+    return true;
 }
 
-/* A certificate for @p key named @p cn, valid from @p from_s to @p to_s seconds from now, signed by @p issuer_key
- * (self-signed when @p issuer is NULL). A CA when @p dns is NULL, else a leaf with @p dns as its subjectAltName. */
-static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, long from_s, long to_s,
-                       const char *dns)
+/* Fills @p x with a certificate for @p key named @p cn, valid from @p from_s to @p to_s seconds from now, signed by
+ * @p issuer_key (self-signed when @p issuer is NULL): a CA when @p dns is NULL, else a leaf with @p dns as its
+ * subjectAltName. */
+static bool fill_cert(X509 *x, EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, long from_s, long to_s,
+                      const char *dns)
 {
     static long serial = 1;
-    X509 *x = X509_new();
-    ck_assert(x != NULL);
-    ck_assert(X509_set_version(x, 2) == 1); /* v3, for extensions */
-    ck_assert(ASN1_INTEGER_set(X509_get_serialNumber(x), serial++) == 1);
-    ck_assert(X509_gmtime_adj(X509_getm_notBefore(x), from_s) != NULL);
-    ck_assert(X509_gmtime_adj(X509_getm_notAfter(x), to_s) != NULL);
-    ck_assert(X509_set_pubkey(x, key) == 1);
+    PKI_CHECK(X509_set_version(x, 2) == 1); /* v3, for extensions */
+    PKI_CHECK(ASN1_INTEGER_set(X509_get_serialNumber(x), serial++) == 1);
+    PKI_CHECK(X509_gmtime_adj(X509_getm_notBefore(x), from_s) != NULL);
+    PKI_CHECK(X509_gmtime_adj(X509_getm_notAfter(x), to_s) != NULL);
+    PKI_CHECK(X509_set_pubkey(x, key) == 1);
     X509_NAME *name = X509_get_subject_name(x);
-    ck_assert(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0) == 1);
-    ck_assert(X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name) == 1);
+    PKI_CHECK(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0) == 1);
+    PKI_CHECK(X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name) == 1);
     X509 *signer = issuer ? issuer : x;
     if (dns == NULL) {
-        add_ext(x, signer, NID_basic_constraints, "critical,CA:TRUE");
-        add_ext(x, signer, NID_key_usage, "critical,keyCertSign,cRLSign");
+        PKI_CHECK(add_ext(x, signer, NID_basic_constraints, "critical,CA:TRUE"));
+        PKI_CHECK(add_ext(x, signer, NID_key_usage, "critical,keyCertSign,cRLSign"));
     } else {
-        add_ext(x, signer, NID_basic_constraints, "critical,CA:FALSE");
-        add_ext(x, signer, NID_key_usage, "critical,digitalSignature");
-        add_ext(x, signer, NID_ext_key_usage, "serverAuth,clientAuth");
-        add_ext(x, signer, NID_subject_alt_name, dns);
+        PKI_CHECK(add_ext(x, signer, NID_basic_constraints, "critical,CA:FALSE"));
+        PKI_CHECK(add_ext(x, signer, NID_key_usage, "critical,digitalSignature"));
+        PKI_CHECK(add_ext(x, signer, NID_ext_key_usage, "serverAuth,clientAuth"));
+        PKI_CHECK(add_ext(x, signer, NID_subject_alt_name, dns));
     }
-    ck_assert(X509_sign(x, issuer_key ? issuer_key : key, EVP_sha256()) > 0);
-    return x;
+    PKI_CHECK(X509_sign(x, issuer_key ? issuer_key : key, EVP_sha256()) > 0);
+    return true;
 }
 
-static const char *pki_path(const char *name)
+static bool write_file(const char *name, const char *ext, X509 *cert, EVP_PKEY *key)
 {
-    ck_assert(pki_count < 16);
-    int n = snprintf(pki_paths[pki_count], sizeof pki_paths[0], "%s/%s", pki_dir, name);
-    ck_assert(n > 0 && (size_t)n < sizeof pki_paths[0]);
-    return pki_paths[pki_count++];
+    PKI_CHECK(pki_count < 16);
+    char *path = pki_paths[pki_count];
+    int n = snprintf(path, sizeof pki_paths[0], "%s/%s.%s", pki_dir, name, ext);
+    PKI_CHECK(n > 0 && (size_t)n < sizeof pki_paths[0]);
+    FILE *f = fopen(path, "w");
+    PKI_CHECK(f != NULL);
+    pki_count++;
+    bool written = key ? PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) == 1 : PEM_write_X509(f, cert) == 1;
+    PKI_CHECK(fclose(f) == 0 && written);
+    return true;
 }
 
-static void write_pem(const char *name, X509 *cert, EVP_PKEY *key)
-{
-    char file[64];
-    snprintf(file, sizeof file, "%s.pem", name);
-    FILE *f = fopen(pki_path(file), "w");
-    ck_assert(f != NULL && PEM_write_X509(f, cert) == 1 && fclose(f) == 0);
-    if (key == NULL)
-        return;
-    snprintf(file, sizeof file, "%s.key", name);
-    f = fopen(pki_path(file), "w");
-    ck_assert(f != NULL && PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) == 1 && fclose(f) == 0);
-}
-
-/* A leaf of @p ca named by @p dns, written as name.pem and name.key. */
-static void make_leaf(const char *name, const char *dns, X509 *ca, EVP_PKEY *ca_key, long from_s, long to_s)
+/* A certificate (and, for a leaf, a new key): name.pem and name.key. A CA's key is handed back in *ca_key and its
+ * certificate in *ca_cert, for signing leaves; a leaf's are freed. */
+static bool make(const char *name, const char *dns, X509 *issuer, EVP_PKEY *issuer_key, long from_s, long to_s,
+                 X509 **ca_cert, EVP_PKEY **ca_key)
 {
     EVP_PKEY *key = EVP_EC_gen("P-256");
-    ck_assert(key != NULL);
-    X509 *cert = make_cert(key, name, ca, ca_key, from_s, to_s, dns);
-    write_pem(name, cert, key);
+    X509 *cert = X509_new();
+    bool ok = key != NULL && cert != NULL && fill_cert(cert, key, name, issuer, issuer_key, from_s, to_s, dns) &&
+              write_file(name, "pem", cert, NULL) && (ca_key != NULL || write_file(name, "key", NULL, key));
+    if (ok && ca_key != NULL) {
+        *ca_cert = cert;
+        *ca_key = key;
+        return true;
+    }
     X509_free(cert);
     EVP_PKEY_free(key);
+    PKI_CHECK(ok);
+    return true;
 }
 
-static void pki_make(void)
+/* The mesh CA, an unrelated CA and the leaves listed in tls_support.h. */
+static bool pki_make(void)
 {
     const char *tmp = getenv("TMPDIR");
     snprintf(pki_dir, sizeof pki_dir, "%s/ferrite-ch08-tls-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    ck_assert_msg(mkdtemp(pki_dir) != NULL, "mkdtemp(%s): %s", pki_dir, strerror(errno));
+    PKI_CHECK(mkdtemp(pki_dir) != NULL);
+    pki_owner = getpid();
     atexit(pki_remove);
 
-    EVP_PKEY *ca_key = EVP_EC_gen("P-256"), *other_key = EVP_EC_gen("P-256");
-    ck_assert(ca_key != NULL && other_key != NULL);
-    X509 *ca = make_cert(ca_key, "identity.linkerd.cluster.local", NULL, NULL, -DAY, 365 * DAY, NULL);
-    X509 *other = make_cert(other_key, "some.other.ca", NULL, NULL, -DAY, 365 * DAY, NULL);
-    write_pem("ca", ca, NULL);
-    write_pem("other-ca", other, NULL);
-
-    make_leaf("web", "DNS:" TLS_WEB_ID, ca, ca_key, -3600, DAY);
-    make_leaf("api", "DNS:" TLS_API_ID, ca, ca_key, -3600, DAY);
-    make_leaf("expired", "DNS:" TLS_WEB_ID, ca, ca_key, -30 * DAY, -DAY);
-    make_leaf("rogue", "DNS:" TLS_WEB_ID, other, other_key, -3600, DAY);
-
     /* 320 extra names of 61 bytes: the certificate alone is larger than the small socket buffers of the tests. */
-    size_t cap = 32 * 1024, used = 0;
-    char *names = malloc(cap);
-    ck_assert(names != NULL);
-    used += (size_t)snprintf(names, cap, "DNS:%s", TLS_WEB_ID);
+    static char names[32 * 1024];
+    size_t used = (size_t)snprintf(names, sizeof names, "DNS:%s", TLS_WEB_ID);
     for (int i = 0; i < 320; i++)
-        used += (size_t)snprintf(names + used, cap - used, ",DNS:extra-%03d.ns.serviceaccount.identity.linkerd.local", i);
-    ck_assert(used < cap);
-    make_leaf("big", names, ca, ca_key, -3600, DAY);
-    free(names);
+        used += (size_t)snprintf(names + used, sizeof names - used,
+                                 ",DNS:extra-%03d.ns.serviceaccount.identity.linkerd.local", i);
+    PKI_CHECK(used < sizeof names);
 
+    X509 *ca = NULL, *other = NULL;
+    EVP_PKEY *ca_key = NULL, *other_key = NULL;
+    bool ok = make("ca", NULL, NULL, NULL, -DAY, 365 * DAY, &ca, &ca_key) &&
+              make("other-ca", NULL, NULL, NULL, -DAY, 365 * DAY, &other, &other_key) &&
+              make("web", "DNS:" TLS_WEB_ID, ca, ca_key, -3600, DAY, NULL, NULL) &&
+              make("api", "DNS:" TLS_API_ID, ca, ca_key, -3600, DAY, NULL, NULL) &&
+              make("expired", "DNS:" TLS_WEB_ID, ca, ca_key, -30 * DAY, -DAY, NULL, NULL) &&
+              make("rogue", "DNS:" TLS_WEB_ID, other, other_key, -3600, DAY, NULL, NULL) &&
+              make("big", names, ca, ca_key, -3600, DAY, NULL, NULL);
     X509_free(ca);
     X509_free(other);
     EVP_PKEY_free(ca_key);
     EVP_PKEY_free(other_key);
+    return ok;
 }
+
+/* Also loads libssl's configuration and providers here, once, instead of in every test's process. */
+static void pki_setup(void)
+{
+    OPENSSL_init_ssl(0, NULL);
+    (void)pki_make();
+}
+FT_SETUP(pki_setup, 5);
 
 const char *tls_file(const char *name)
 {
-    if (pki_count == 0)
-        pki_make();
+    if (pki_count == 0 && pki_error[0] == '\0')
+        (void)pki_make(); /* a test run without the runner's setup */
+    ck_assert_msg(pki_error[0] == '\0', "%s", pki_error);
     for (int i = 0; i < pki_count; i++) {
         const char *slash = strrchr(pki_paths[i], '/');
         if (strcmp(slash + 1, name) == 0)
