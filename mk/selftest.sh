@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make selftest`: the workbook proves itself.
-#   1. every reference solution passes its tests under ASan+UBSan (gcc and clang), under Valgrind memcheck, and
-#      under ThreadSanitizer where the chapter is threaded;
+#   1. every reference solution passes its tests under ASan+UBSan (gcc), under Valgrind memcheck, and under
+#      ThreadSanitizer (clang) where the chapter is threaded; with clang too, the solutions, their tests and the
+#      programs the tests start build warning-free (make check CC=clang runs them);
 #   2. every skeleton compiles warning-free with gcc and clang, and scores 0 points;
 #   3. every demo builds against the reference solution;
 #   4. the documentation builds with zero Doxygen warnings, and every function in a chapter header carries an
@@ -14,11 +15,12 @@
 # Every step runs even when an earlier one failed; the exit status says whether all passed.
 #
 # Three lanes run side by side: most of the time a test waits on a sync, a socket, a timer or a child, and one lane
-# alone keeps a two-core machine less than half busy. Lane a runs the solutions under ASan+UBSan and TSan, then the
-# skeletons and demos; lane b the docs, the layout and the grading harness; lane c the solutions under Valgrind,
-# then the bug catalogue, which starts only once lane a has built the variants it seeds its scratch builds from.
-# Lanes b and c keep their output in files, printed after lane a's. SELFTEST_LANES=1 runs the three one after the
-# other.
+# alone keeps a two-core machine less than half busy. Lane a runs the solutions under ASan+UBSan and TSan, builds
+# them with clang, then the skeletons and demos; lane b the docs, the layout and the grading harness; lane c the
+# solutions under Valgrind. The bug catalogue is a queue of chapters, the longest catalogue first: lanes a and c
+# each take the next chapter nobody has taken once their own work is done (and lane a has built the variants the
+# catalogue seeds its scratch builds from), so the two end close together. Lanes b and c keep their output in
+# files, printed after lane a's. SELFTEST_LANES=1 runs the three one after the other.
 set -u
 cd "$(dirname "$0")/.."
 export NO_COLOR="${NO_COLOR:-}"
@@ -57,15 +59,23 @@ include mk/common.mk
 list-chapters: ; @echo $(CHS)
 MK
 ) || exit 2
+# The bug catalogue's queue: the chapters with the most catalogued bugs first, so that the last one taken is short.
+bug_order=$(for ch in $chapters; do
+    printf '%s %s\n' "$(find "tests/$ch/bugs" -name '*.patch' 2>/dev/null | wc -l)" "$ch"
+done | sort -rn | cut -d' ' -f2)
 
 lane_dir=build/selftest
 mkdir -p "$lane_dir"
 built_marker=$lane_dir/solutions-built
 rm -f "$built_marker" "$lane_dir"/lane-*.log "$lane_dir"/lane-*.results
+rm -rf "$lane_dir"/bugs-*
 
 lane_a() { # the solutions under the sanitizers, then the skeletons and demos
     step "solutions under ASan+UBSan (gcc)" $make check IMPL=solutions CC=gcc $chs_arg
-    step "solutions under ASan+UBSan (clang)" $make check IMPL=solutions CC=clang $chs_arg
+    for ch in $chapters; do
+        step "$ch solutions, tests and programs build warning-free (clang)" \
+            $make -f mk/chapter.mk build CH="$ch" IMPL=solutions VARIANT=asan CC=clang
+    done
     step "solutions under ThreadSanitizer (threaded chapters)" $make tsan IMPL=solutions CC=clang $chs_arg
     touch "$built_marker"
     for ch in $chapters; do
@@ -79,6 +89,7 @@ lane_a() { # the solutions under the sanitizers, then the skeletons and demos
                 CH="$ch" IMPL=solutions VARIANT=asan CC=gcc
         fi
     done
+    bug_queue
 }
 
 lane_b() { # the site, the layout, the grading harness
@@ -88,10 +99,21 @@ lane_b() { # the site, the layout, the grading harness
     step "grading harness: solutions 100%, skeletons 0%, hostile submissions scored right" harness/selftest/run
 }
 
-lane_c() { # Valgrind, then the bug catalogue once lane A has built the variants it seeds its scratch builds from
+lane_c() { # Valgrind, then chapters of the bug catalogue
     step "solutions under Valgrind memcheck" $make memcheck IMPL=solutions $chs_arg
+    bug_queue
+}
+
+# The chapters whose bug catalogue nobody has proved yet, taken one at a time by whichever lane asks first: a lane
+# claims a chapter by creating its folder under $lane_dir (mkdir is atomic, so two lanes never take the same one).
+# Catalogues seed their scratch builds from the solutions' variants, so none starts before lane a has built them.
+bug_queue() {
     while [ ! -e "$built_marker" ]; do sleep 2; done
-    step "every catalogued bug is caught, by a test whose hint names it" $make bugs BUGS_MIN=8 $chs_arg
+    local ch
+    for ch in $bug_order; do
+        mkdir "$lane_dir/bugs-$ch" 2>/dev/null || continue
+        step "$ch: every catalogued bug is caught, by a test whose hint names it" $make bugs CH="$ch" BUGS_MIN=8
+    done
 }
 
 # Runs lane $1 in the background, its output and its step results kept in files; its pid in lane_pid.

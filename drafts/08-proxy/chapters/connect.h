@@ -44,6 +44,9 @@ struct px_connect {
  * @brief Starts connecting to @p addr; the outcome reaches @p done later, never from inside this call (even when the
  *        kernel connects at once, as it may on loopback).
  * @param c an attempt not in progress; borrowed by the loop until @p done runs or px_connect_cancel().
+ * @param loop the loop that drives the attempt and calls @p done.
+ * @param addr,addr_len the endpoint's address, copied by the call.
+ * @param done called once with the outcome (see ::px_connect_fn).
  * @param timeout_ms the deadline, counted from now (0: no deadline).
  * @return 0 when started, or a negative errno when no attempt could be started (socket() failed: -EMFILE...);
  *         then @p done is not called and nothing is left open.

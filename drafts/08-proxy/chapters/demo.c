@@ -205,11 +205,13 @@ static void act_back(void)
     }
     expect(back_at > 0, "backend 2 to be available again within the act");
     const proxy_metrics *m = table_metrics();
-    if (back_at && p2c())
-        say("",
-            "=> its estimate (%.0f ms, against %.0f and %.0f ms) still remembers the slow answers and fades with "
-            "a\n      10 s time constant: p2c gives it more as it does.",
-            m->ep[1].ewma_ms, m->ep[0].ewma_ms, m->ep[2].ewma_ms);
+    double own = m->ep[1].ewma_ms, others = m->ep[0].ewma_ms > m->ep[2].ewma_ms ? m->ep[0].ewma_ms : m->ep[2].ewma_ms;
+    if (back_at && p2c()) {
+        bool remembers = own > 1.5 * others; /* a peak EWMA forgets over its 10 s decay, not at once */
+        say("", "=> its estimate (%.0f ms, against %.0f and %.0f ms) %s", own, m->ep[0].ewma_ms, m->ep[2].ewma_ms,
+            remembers ? "still remembers the slow answers and fades with a" : "is back among the others':");
+        say("", "   %s", remembers ? "10 s time constant: p2c gives it more as it does." : "p2c weighs it as one of them.");
+    }
 }
 
 /* ---- main ------------------------------------------------------------------------------------------------------- */

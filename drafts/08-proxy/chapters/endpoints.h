@@ -64,8 +64,11 @@ FT_MUST_USE int px_endpoints_parse(const char *text, size_t len, px_endpoint_add
  * @brief Reads the file at @p path whole and parses it with px_endpoints_parse().
  *
  * @param path borrowed for the call.
- * @param[out] out @param[out] count @param[out] err @param err_len as for px_endpoints_parse(); a parse error's
- *        message is prefixed with the path ("/etc/px/endpoints: line 3: ...").
+ * @param[out] out as for px_endpoints_parse().
+ * @param[out] count as for px_endpoints_parse().
+ * @param err as for px_endpoints_parse(); a parse error's message is prefixed with the path
+ *        ("/etc/px/endpoints: line 3: ...").
+ * @param err_len the size of @p err.
  * @return 0; -errno of open(2) or read(2) (err says the path and why: "/etc/px/endpoints: No such file or
  *         directory"); -EINVAL; -ENOMEM.
  * @rust `std::fs::read_to_string(path)?` then the parse above
@@ -75,9 +78,10 @@ FT_MUST_USE int px_endpoints_load(const char *path, px_endpoint_addr **out, size
 /**
  * @brief Whether two endpoints are the same: same family, same address, same port (the text is not compared).
  *
- * An IPv4 address and the same address mapped into IPv6 (`[::ffff:10.0.0.7]`) are different endpoints here, as
- * `SocketAddr::V4` and `SocketAddr::V6` are different values.
- * @param a @param b borrowed, not NULL.
+ * An IPv4 address and the same address mapped into IPv6 (10.0.0.7 written as an IPv4-mapped IPv6 address) are
+ * different endpoints here, as `SocketAddr::V4` and `SocketAddr::V6` are different values.
+ * @param a borrowed, not NULL.
+ * @param b borrowed, not NULL.
  * @rust `impl PartialEq for SocketAddr`
  */
 bool px_endpoint_addr_equal(const px_endpoint_addr *a, const px_endpoint_addr *b);

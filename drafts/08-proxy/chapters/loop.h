@@ -125,7 +125,9 @@ uint64_t px_loop_now_ms(const px_loop *loop);
  * wheel from the new now; NULL restores `CLOCK_MONOTONIC`. No timer may be armed (asserted): due times on one clock
  * mean nothing on another. A clock that steps back is taken as standing still. px_loop_run_once() still sleeps at
  * most its `max_wait_ms` of real time, however far the next timer is on this clock.
+ * @param loop a loop with no timer armed.
  * @param clock_ms returns milliseconds; borrowed, with @p ctx, until the next call or px_loop_destroy().
+ * @param ctx given to @p clock_ms.
  * @rust `tokio::time::pause()`, then `tokio::time::advance(duration)` to move the paused clock
  */
 void px_loop_set_clock(px_loop *loop, uint64_t (*clock_ms)(void *ctx), void *ctx);

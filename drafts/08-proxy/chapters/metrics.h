@@ -90,7 +90,7 @@ typedef struct px_prom {
 
 /**
  * @brief One label: a name and a value, both borrowed for the duration of the call that receives them.
- * @rust `(&'static str, &str)` in a `prometheus_client` label set
+ * @rust a `(&str, &str)` pair in a `prometheus_client` label set
  */
 typedef struct px_label {
     const char *name;  /**< `[a-zA-Z_][a-zA-Z0-9_]*` */

@@ -19,7 +19,8 @@
 
 void px_session_close(px_session *s)
 {
-    /* TODO: end a session on whatever path it is: px_connect_cancel its connect, px_relay_abort its relay (if
+    /* TODO: end a session on whatever path it is: first px_tls_session_close (part 5: a handshake under way, TLS
+     * sessions not yet relayed), then px_connect_cancel its connect, px_relay_abort its relay (if
      * any), px_http_session_free when s->http is set, close client_fd if it is still the session's (>= 0),
      * px_endpoint_release its pick when s->picked (the balancer counts it in flight until then), unlink it from the
      * proxy's list, free it — and, when a drain is waiting, stop the loop once the last session is gone. */
@@ -32,7 +33,8 @@ int px_proxy_create(const px_options *opts, px_proxy **out, char *err, size_t er
      * borrowed for this call only); create the loop and the balancer (opts->balancer; a seed from the clock when
      * opts->seed is 0); in http mode, the retry budget with opts->retry_ratio; read the endpoints with
      * px_endpoints_reload(); bind the listener (px_listen_on) and the admin listener if opts->admin; block SIGHUP,
-     * SIGTERM and SIGINT with sigprocmask and take them through a non-blocking signalfd watched by the loop (a
+     * SIGTERM and SIGINT with sigprocmask (and, part 5, px_tls_proxy_setup for the mTLS contexts, while opts'
+     * paths are valid) and take them through a non-blocking signalfd watched by the loop (a
      * signal handler could not touch the loop's state safely; a signalfd makes a signal one more readable fd).
      * On any failure: a line in err, everything made so far freed (px_proxy_destroy can do that if it copes with a
      * half-made proxy), and the negative errno. */
@@ -64,8 +66,9 @@ int px_proxy_run(px_proxy *p)
 
 void px_proxy_destroy(px_proxy *p)
 {
-    /* TODO: close every session still open, close the idle upstream connections (px_pool_free: they are watched),
-     * retire the endpoints (px_endpoints_clear: their timers), stop the admin listener, unwatch and cancel everything this
-     * file watched or armed, destroy the loop, close the fds, free the balancer and the slots. NULL is a no-op. */
+    /* TODO: close every session still open, close the idle upstream connections (px_pool_free: they are
+     * watched), retire the endpoints (px_endpoints_clear: their timers), stop the admin listener, unwatch and cancel
+     * everything this file watched or armed, destroy the loop, close the fds, free the balancer and the slots, and
+     * (part 5) px_tls_proxy_free after the sessions, whose TLS sessions used the contexts. NULL is a no-op. */
     (void)p;
 }

@@ -27,7 +27,11 @@ typedef enum px_mode {
     PX_MODE_HTTP, /**< HTTP/1.1 requests, each balanced on its own (L7) @rust a `tower::Service<Request>` stack */
 } px_mode;
 
-/** @brief One side's TLS settings (all NULL: plain TCP on that side). Paths are borrowed for px_proxy_create(). */
+/**
+ * @brief One side's TLS settings (all NULL: plain TCP on that side). Paths are borrowed for px_proxy_create(). TLS
+ *        is for tcp mode only (px_proxy_create() refuses it with --mode http), and the relay copies on a TLS side
+ *        whatever --relay says: splice cannot turn ciphertext into plaintext.
+ */
 typedef struct px_tls_side {
     const char *ca_file;       /**< the mesh CA, the only trust anchor */
     const char *cert_file;     /**< this proxy's certificate (PEM) */
@@ -77,7 +81,9 @@ typedef struct px_proxy px_proxy;
 /**
  * @brief Makes a proxy: reads the endpoints file, binds the listeners, loads TLS, blocks SIGHUP, SIGTERM and SIGINT
  *        and takes them through a signalfd. Nothing is accepted until px_proxy_run().
+ * @param opts how to run it; copied (its strings are read during the call only).
  * @param err a line saying what failed (a file and line, an address in use...), written on failure.
+ * @param err_len the size of @p err.
  * @param[out] out the proxy, the caller's until px_proxy_destroy().
  * @return 0, or a negative errno (-EINVAL for bad options or files, -EADDRINUSE...).
  * @rust `linkerd2_proxy::app::Config::build(..)`, returning `Result<App, Error>`

@@ -11,7 +11,8 @@
  *     has ended: that is the replay buffer a retry sends again. A longer or chunked body is streamed upstream as it
  *     arrives (px_http_body_scan() finds its end); once a byte of it has gone, the request cannot be sent again.
  *  3. The exchange: px_budget_deposit() once per request; px_endpoint_pick() (-EHOSTUNREACH: answer 503); an idle
- *     connection from px_pool_take() or px_connect_start() with opts.connect_timeout_ms; send head and body; read the
+ *     connection from px_pool_take() or px_connect_start() with opts.connect_timeout_ms (wrap its socket with
+ *     px_upconn_open(): the watch travels with the connection, to the pool and back); send head and body; read the
  *     response head (px_http_parse_response(); skip interim 1xx); send px_http_write_response_head() and the body,
  *     its end found by px_http_body_scan() with px_http_body_init(..., request was HEAD).
  *  4. The end: px_endpoint_release() with the latency from request sent to response head and whether the status was
@@ -29,6 +30,9 @@
  * Deadline: opts.request_timeout_ms from the head's arrival to the response head (a loop timer). When it fires: the
  * upstream connection is closed, never pooled (its late answer would be read as the next request's), the failure is
  * reported, and the client gets 504. No retry after it.
+ *
+ * System calls are most of what a request costs: read a socket only once the loop has said it is readable (a read
+ * shorter than the room it had emptied the socket), and change a watch's interest only when it must change.
  *
  * Ownership: the session's state hangs from s->http; px_http_session_free() (called by px_session_close(), in any
  * state) unwatches and frees all of it and closes the upstream socket; s->client_fd stays the session's and

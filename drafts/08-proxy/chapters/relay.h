@@ -52,6 +52,7 @@ typedef struct px_relay_stats {
     int error;           /**< 0 when both directions ended with end of file, else the first negative errno */
 } px_relay_stats;
 
+/** @brief One relay: two sockets and their two directions; opaque, made by px_relay_start(), owned by itself. */
 typedef struct px_relay px_relay;
 
 /**
@@ -65,6 +66,10 @@ typedef void px_relay_done_fn(void *ctx, const px_relay_stats *stats);
 
 /**
  * @brief Starts relaying between two connected non-blocking sockets.
+ * @param loop the loop the relay runs on, until it ends.
+ * @param mode copy or splice.
+ * @param done called once when the relay ends (never from inside this call).
+ * @param ctx given to @p done.
  * @param client_fd,upstream_fd on success both are owned by the relay (closed when it ends); on failure both are
  *        still the caller's.
  * @param buffer_bytes each direction's buffer: the copy buffer's size, or the pipe's capacity asked with
@@ -79,6 +84,7 @@ FT_MUST_USE int px_relay_start(px_loop *loop, int client_fd, int upstream_fd, px
 
 /**
  * @brief px_relay_start() where either side (or both) may be a TLS session: the relay moves plaintext through it.
+ * @param loop,client_fd,upstream_fd,done,ctx,out as for px_relay_start().
  * @param client_tls,upstream_tls a session over client_fd / upstream_fd whose handshake is complete, or NULL for a
  *        plain side. On success the relay owns them: when it ends (done, error or px_relay_abort()) it frees each
  *        session with px_tls_free(), then closes its socket (a session borrows its fd, so it goes first). It sends
