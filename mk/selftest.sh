@@ -17,9 +17,9 @@
 # Three lanes run side by side: most of the time a test waits on a sync, a socket, a timer or a child, and one lane
 # alone keeps a two-core machine less than half busy. Lane a runs the solutions under ASan+UBSan and TSan, builds
 # them with clang, then the skeletons and demos; lane b the docs, the layout and the grading harness; lane c the
-# solutions under Valgrind. The bug catalogue is a queue of chapters, the longest catalogue first: lanes a and c
-# each take the next chapter nobody has taken once their own work is done (and lane a has built the variants the
-# catalogue seeds its scratch builds from), so the two end close together. Lanes b and c keep their output in
+# solutions under Valgrind. The bug catalogue is a queue of chapters, the longest catalogue first: each lane takes
+# the next chapter nobody has taken once its own work is done (and lane a has built the variants the catalogue
+# seeds its scratch builds from), so the three end close together. Lanes b and c keep their output in
 # files, printed after lane a's. SELFTEST_LANES=1 runs the three one after the other.
 set -u
 cd "$(dirname "$0")/.."
@@ -92,11 +92,12 @@ lane_a() { # the solutions under the sanitizers, then the skeletons and demos
     bug_queue
 }
 
-lane_b() { # the site, the layout, the grading harness
+lane_b() { # the site, the layout, the grading harness, then chapters of the bug catalogue
     step "docs build with zero Doxygen warnings" $make docs
     step "every header function names its Rust counterpart (@rust)" python3 mk/check_rust_tags.py
     step "the C sources follow .clang-format" mk/format.sh check
     step "grading harness: solutions 100%, skeletons 0%, hostile submissions scored right" harness/selftest/run
+    bug_queue
 }
 
 lane_c() { # Valgrind, then chapters of the bug catalogue
