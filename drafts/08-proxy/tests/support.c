@@ -391,6 +391,27 @@ void proxy_stop(proxy *p, int timeout_ms)
 
 int proxy_fds(const proxy *p) { return ft_proc_count_fds(p->proc.pid); }
 
+int proxy_wait_fds(const proxy *p, int want, int timeout_ms)
+{
+    uint64_t deadline = ft_now_ms() + (uint64_t)timeout_ms;
+    int n;
+    while ((n = proxy_fds(p)) != want && ft_now_ms() < deadline)
+        poll(NULL, 0, 10); /* polling /proc, bounded by the deadline */
+    return n;
+}
+
+uint16_t dead_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
 /* ---- clients ---- */
 
 int client_connect(uint16_t port)

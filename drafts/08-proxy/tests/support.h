@@ -78,6 +78,11 @@ bool proxy_log_has(const proxy *p, const char *text, int timeout_ms);
 void proxy_stop(proxy *p, int timeout_ms);
 /** Open file descriptors of the proxy's process. */
 int proxy_fds(const proxy *p);
+/** Waits until the proxy has @p want fds open, @p timeout_ms at most (connections closing settle a moment after the
+ *  client sees their end); returns the last count. */
+int proxy_wait_fds(const proxy *p, int want, int timeout_ms);
+/** A port on 127.0.0.1 nobody listens on: bound once to learn a free number, then closed. */
+uint16_t dead_port(void);
 
 /** Connects to 127.0.0.1:@p port (blocking), TCP_NODELAY; fails the test when it cannot. */
 int client_connect(uint16_t port);

@@ -164,19 +164,6 @@ FT_TEST(6, admin_metrics_show_load_and_latency_estimates, 2,
 }
 FT_TIMEOUT(admin_metrics_show_load_and_latency_estimates, 30);
 
-/* A port nobody listens on: bound once to learn a free number, then closed. */
-static uint16_t dead_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 FT_TEST(6, admin_metrics_show_an_ejected_endpoint, 2,
         "A dead endpoint that failed its health checks (every 100 ms) must show px_endpoint_available 0, "
         "px_endpoint_ejections_total >= 1 and px_endpoint_health_failures_total >= 2, the live one available 1: "

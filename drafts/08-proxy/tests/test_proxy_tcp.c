@@ -87,29 +87,6 @@ FT_TEST(2, proxy_carries_a_half_close_to_the_backend_and_the_answer_back, 2,
 }
 FT_TIMEOUT(proxy_carries_a_half_close_to_the_backend_and_the_answer_back, 30);
 
-/* A port nobody listens on: bound once to learn a free number, then closed. */
-static uint16_t dead_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-/* Waits until the proxy has @p want fds open (connections closing settle a moment after the client sees EOF). */
-static int wait_fds(const proxy *p, int want, int timeout_ms)
-{
-    uint64_t deadline = ft_now_ms() + (uint64_t)timeout_ms;
-    int n;
-    while ((n = proxy_fds(p)) != want && ft_now_ms() < deadline)
-        poll(NULL, 0, 10); /* polling /proc, bounded by the deadline */
-    return n;
-}
-
 FT_TEST(2, proxy_leaks_no_fd_over_a_thousand_refused_connects, 2,
         "Descriptor ownership: every client of an endpoint that refuses is closed, and every socket of a failed "
         "connect too: count "
@@ -125,15 +102,15 @@ FT_TEST(2, proxy_leaks_no_fd_over_a_thousand_refused_connects, 2,
     char c;
     ck_assert_int_eq(client_read_all(fd0, &c, 1, 10000), 0);
     close(fd0);
-    int before = wait_fds(&p, -1, 0);
-    before = wait_fds(&p, before, 0);
+    int before = proxy_wait_fds(&p, -1, 0);
+    before = proxy_wait_fds(&p, before, 0);
     for (int i = 0; i < 1000; i++) {
         int fd = client_connect(p.port);
         long n = client_read_all(fd, &c, 1, 10000);
         ck_assert_msg(n == 0, "client %d: the proxy should close a client whose endpoint refuses (read gave %ld)", i, n);
         close(fd);
     }
-    int after = wait_fds(&p, before, 5000);
+    int after = proxy_wait_fds(&p, before, 5000);
     ck_assert_msg(after == before, "px-proxy had %d fds open before 1000 refused clients and %d after", before, after);
     proxy_stop(&p, 20000);
 }

@@ -298,16 +298,6 @@ FT_TEST(5, mtls_handshake_has_a_deadline, 2,
 }
 FT_TIMEOUT(mtls_handshake_has_a_deadline, 40);
 
-/* Waits until @p p has @p want fds open (closing settles a moment after the client sees it). */
-static int wait_fds(const proxy *p, int want, int timeout_ms)
-{
-    uint64_t deadline = ft_now_ms() + (uint64_t)timeout_ms;
-    int n;
-    while ((n = proxy_fds(p)) != want && ft_now_ms() < deadline)
-        poll(NULL, 0, 10); /* polling /proc, bounded by the deadline */
-    return n;
-}
-
 /* One TLS client to @p port with @p ctx that B refuses (or that refuses B): runs its handshake and, when that ends
  * well (TLS 1.3: before the server's verdict), reads until the refusal arrives. */
 static void refused_tls_client(uint16_t port, px_tls_ctx *ctx)
@@ -353,7 +343,7 @@ FT_TEST(5, mtls_leaks_no_fd_over_200_refused_clients, 2,
     }
     px_tls_ctx_free(rogue);
     px_tls_ctx_free(stranger);
-    int after = wait_fds(&m.b, before, 10000);
+    int after = proxy_wait_fds(&m.b, before, 10000);
     ck_assert_msg(after == before, "B had %d fds open before 200 refused clients and %d after", before, after);
     ck_assert_uint_eq(m.app.shared->connections, 0);
     mesh_stop(&m);
