@@ -30,6 +30,10 @@ for f in "$@"; do
     printf '  %s%-30s%s %3d/%-3d tests %4d/%-4d points%s\n' "$colour" "$ch" "$off" "$pass" "$tests" "$pts" "$max" \
         "$skipped"
     all_pass=$((all_pass + pass)) all_tests=$((all_tests + tests)) all_pts=$((all_pts + pts)) all_max=$((all_max + max))
+    # Name what failed right under its chapter: a long run's log is read from its end.
+    awk -F'\t' -v red="$red" -v off="$off" '$6 != "pass" && $6 != "skip" {
+        message = $7; if (length(message) > 160) message = substr(message, 1, 157) "..."
+        printf "      %sfailed%s part %s %s: %s\n", red, off, $2, $4, message }' "$f"
 done
 printf '  %s%-30s %3d/%-3d tests %4d/%-4d points%s\n' "$bold" "all" "$all_pass" "$all_tests" "$all_pts" "$all_max" "$off"
 # A selection that took no test anywhere is a failed run too: nothing was checked.
