@@ -134,9 +134,12 @@ $(DEMO_BIN): $(LINKED_OBJS) $(DEMO_OBJS)
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:$(ASAN_OPTIONS) \
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:$(UBSAN_OPTIONS)
 RUN_asan := env $(ASAN_ENV)
+# ORIGINS=no drops --track-origins: the same errors and leaks are found, but an uninitialised value is reported
+# without where it came from, and Valgrind runs about a third faster (make selftest, which expects no error).
+ORIGINS ?= yes
 RUN_memcheck := env CK_TIMEOUT_MULTIPLIER=$(or $(CK_TIMEOUT_MULTIPLIER),10) valgrind --quiet --leak-check=full \
     --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
-    --error-exitcode=99 --track-origins=yes
+    --error-exitcode=99 --track-origins=$(ORIGINS)
 RUN_tsan := env TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:$(TSAN_OPTIONS) \
     CK_TIMEOUT_MULTIPLIER=$(or $(CK_TIMEOUT_MULTIPLIER),4)
 RUN_plain := env
