@@ -330,7 +330,7 @@ def build_chapter(box: sandbox.Sandbox, tree: Path, work: Path, chapter: Chapter
     pads = _write_pads(build_dir / "pads")
     # The tests, the test library and the given code, compiled once per state folder (objcache.py says why that is
     # safe); the build below compiles the student's files and links.
-    ObjectCache(box.state).seed(box, tree, chapter.name, settings[:2], jobs, Path(info["B"]))
+    ObjectCache(box.state).seed(box, tree, chapter.name, settings[:2], jobs, build_dir, Path(info["B"]))
 
     def built(status: str, message: str = "") -> Built:
         return Built(chapter=chapter, status=status, message=message, test_bin=test_bin, build_dir=build_dir,

@@ -108,9 +108,10 @@ class ObjectCache:
             shutil.rmtree(old, ignore_errors=True)
 
     def seed(self, box: sandbox.Sandbox, tree: Path, chapter: str, settings: list[str], jobs: int,
-             target_b: Path) -> int:
+             build_dir: Path, target_b: Path) -> int:
         """Copies the chapter's pristine objects (and their dependency files) to `target_b`, the B folder of a
-        build about to run with `settings`; the number of objects copied (0: none, the build compiles them all)."""
+        build about to run with `settings` in `build_dir`, and leaves every folder made on the way open to the
+        build's uid, as `build_dir` is; the number of objects copied (0: none, the build compiles them all)."""
         try:
             folder = self._ready(box, tree, chapter, settings, jobs)
         except (OSError, chaptermk.MakeError, subprocess.SubprocessError):
@@ -118,7 +119,10 @@ class ObjectCache:
         if folder is None:
             return 0
         built_at, relative = (folder / "B").read_text().splitlines()[:2]
-        return _copy(folder / "build" / relative, built_at, Path(target_b))
+        copied = _copy(folder / "build" / relative, built_at, Path(target_b))
+        for path, _, _ in os.walk(build_dir):
+            os.chmod(path, 0o777)  # a fragment makes folders beside B (chapter 05: its kernel images)
+        return copied
 
 
 def _copy(cached: Path, built_at: str, target_b: Path) -> int:
@@ -133,8 +137,6 @@ def _copy(cached: Path, built_at: str, target_b: Path) -> int:
             continue
         destination = target_b / path.relative_to(cached)
         destination.parent.mkdir(parents=True, exist_ok=True)
-        for parent in destination.relative_to(target_b).parents:
-            os.chmod(target_b / parent, 0o777)  # the build's uid writes beside the copies
         if path.suffix == ".d":
             destination.write_text(path.read_text().replace(built_at, str(target_b)))
         else:

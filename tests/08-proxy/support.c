@@ -154,8 +154,11 @@ static void http_answer(const backend *b, bconn *c, size_t req_len)
     }
     memmove(c->buf, c->buf + req_len, c->len - req_len);
     c->len -= req_len;
-    if (b->shared->close_after && ++c->sent >= b->shared->close_after)
+    if (b->shared->close_after && ++c->sent >= b->shared->close_after) {
+        if (b->shared->close_delay_ms) /* the end of file then reaches a proxy that has pooled the connection */
+            poll(NULL, 0, (int)b->shared->close_delay_ms);
         bconn_close(c);
+    }
 }
 
 /* One readable connection. */

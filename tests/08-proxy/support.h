@@ -27,15 +27,16 @@ typedef enum backend_kind {
 
 /** Counters and knobs shared with a backend's process; the test may change the knobs while it runs. */
 typedef struct backend_shared {
-    volatile uint64_t connections; /**< accepted */
-    volatile uint64_t requests;    /**< HTTP requests answered; ECHO: reads that brought data */
-    volatile uint64_t posts;       /**< of those, POSTs */
-    volatile uint32_t delay_ms;    /**< HTTP: wait this long before each answer */
-    volatile uint32_t status;      /**< HTTP: the status to answer (200 by default) */
-    volatile uint32_t echo_xff;    /**< HTTP: when set, the body also carries "xff=<X-Forwarded-For value>" */
-    volatile uint32_t close_after; /**< HTTP: when set, close a connection after this many answers, saying nothing */
-    volatile uint32_t garbage;     /**< HTTP: when set, answer each request with bytes that are not HTTP */
-    volatile uint32_t chunked;     /**< HTTP: when set, answer chunked, in two writes 20 ms apart (mid-body) */
+    volatile uint64_t connections;    /**< accepted */
+    volatile uint64_t requests;       /**< HTTP requests answered; ECHO: reads that brought data */
+    volatile uint64_t posts;          /**< of those, POSTs */
+    volatile uint32_t delay_ms;       /**< HTTP: wait this long before each answer */
+    volatile uint32_t status;         /**< HTTP: the status to answer (200 by default) */
+    volatile uint32_t echo_xff;       /**< HTTP: when set, the body also carries "xff=<X-Forwarded-For value>" */
+    volatile uint32_t close_after;    /**< HTTP: when set, close a connection after this many answers, saying nothing */
+    volatile uint32_t close_delay_ms; /**< HTTP: with close_after, wait this long after the last answer, then close */
+    volatile uint32_t garbage;        /**< HTTP: when set, answer each request with bytes that are not HTTP */
+    volatile uint32_t chunked;        /**< HTTP: when set, answer chunked, in two writes 20 ms apart (mid-body) */
 } backend_shared;
 
 /** A backend: a listener on 127.0.0.1 and the forked process serving it. */
