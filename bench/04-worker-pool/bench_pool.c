@@ -5,7 +5,8 @@
  *                                             the pool (rayon's scope.spawn shape); wp_pool_wait_idle at the end
  *   bench_pool external <producers> <tasks>   producers are outside threads calling wp_submit (GThreadPool's
  *                                             shape: every task goes through the bounded injector)
- *   bench_pool latency <samples>              one task at a time: time from wp_submit to the task's first line
+ *   bench_pool latency <samples> [histogram]  one task at a time: time from wp_submit to the task's first line;
+ *                                             `histogram` adds one `HIST` line per bucket, for finding a tail
  *
  * Each tiny task adds its index to one shared atomic counter, as the rayon peer's closure does; the sum is
  * checked. Prints one `RUN key=value ...` line. The pool has one worker per CPU, like the peers.
@@ -13,7 +14,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "pool.h"
 
+#include <math.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,7 +121,29 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void latency(wp_pool *pool, size_t samples)
+/* Upper edges of the histogram's buckets, in µs: fine where the median lives, coarser along the tail. The
+ * rayon peer prints the same buckets, so the two columns line up. */
+static const double hist_edges[] = {0.5, 1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 256, 512, 1024};
+enum { HIST_BUCKETS = sizeof hist_edges / sizeof hist_edges[0] + 1 };
+
+/* One `HIST lo_us hi_us count` line per non-empty bucket of the sorted samples, then the far tail's quantiles. */
+static void print_histogram(const double *sorted, size_t samples)
+{
+    size_t count[HIST_BUCKETS] = {0};
+    for (size_t k = 0, b = 0; k < samples; k++) {
+        while (b < HIST_BUCKETS - 1 && sorted[k] >= hist_edges[b])
+            b++;
+        count[b]++;
+    }
+    for (size_t b = 0; b < HIST_BUCKETS; b++)
+        if (count[b])
+            printf("HIST %g %g %zu\n", b ? hist_edges[b - 1] : 0.0, b < HIST_BUCKETS - 1 ? hist_edges[b] : INFINITY,
+                   count[b]);
+    printf("TAIL p90_us=%.2f p999_us=%.2f max_us=%.2f\n", sorted[(size_t)((double)(samples - 1) * 0.9)],
+           sorted[(size_t)((double)(samples - 1) * 0.999)], sorted[samples - 1]);
+}
+
+static void latency(wp_pool *pool, size_t samples, bool histogram)
 {
     double *lat = calloc(samples, sizeof *lat);
     if (!lat)
@@ -136,13 +161,15 @@ static void latency(wp_pool *pool, size_t samples)
     qsort(lat, samples, sizeof *lat, cmp_double);
     printf("RUN mode=latency samples=%zu p50_us=%.2f p99_us=%.2f\n", samples, lat[(samples - 1) / 2],
            lat[(size_t)((double)(samples - 1) * 0.99)]);
+    if (histogram)
+        print_histogram(lat, samples);
     free(lat);
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: bench_pool spawn|external <producers> <tasks> | latency <samples>\n");
+        fprintf(stderr, "usage: bench_pool spawn|external <producers> <tasks> | latency <samples> [histogram]\n");
         return 2;
     }
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -152,7 +179,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (!strcmp(argv[1], "latency")) {
-        latency(pool, strtoul(argv[2], NULL, 10));
+        latency(pool, strtoul(argv[2], NULL, 10), argc > 3 && !strcmp(argv[3], "histogram"));
     } else {
         size_t producers = strtoul(argv[2], NULL, 10);
         size_t tasks = argc > 3 ? strtoul(argv[3], NULL, 10) : 1000000;

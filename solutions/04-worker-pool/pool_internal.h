@@ -49,7 +49,9 @@ enum {
     STEAL_BATCH = 32,
     /** Empty searches, each followed by sched_yield(), before an idle worker sleeps. A sleeper costs its waker a
      *  futex system call; 64 rounds (a yield takes a microsecond or two) keep a worker awake across a gap of about
-     *  a tenth of a millisecond between tasks, and let an idle pool stop using the CPU soon after. */
+     *  a tenth of a millisecond between tasks, and let an idle pool stop using the CPU soon after. Only the first
+     *  half of the workers to spin (rounded up: MAX_SPINNERS) get all 64; a spinner beyond them sleeps after one
+     *  empty search (worker.c). */
     SPIN_ROUNDS = 64,
     /** Tasks a busy worker finishes before it subtracts them from `outstanding`: one shared read-modify-write per
      *  64 tasks, not per task. The delay costs nothing: a worker also flushes as soon as it runs out of work, the
@@ -140,6 +142,9 @@ struct wp_pool {
 #define SPINNER ((uint64_t)1)
 /** One sleeper, in units of wp_pool.idle (its high 32 bits count sleepers). */
 #define SLEEPER ((uint64_t)1 << 32)
+/** The most workers of @p n that keep spinning; more would only take turns on the cores, and a worker waiting for
+ *  its turn delays the task it could have run by a context switch. Half of them, rounded up (Tokio's rule). */
+#define MAX_SPINNERS(n) (((n) + 1) / 2)
 /** The number of spinners in a value of wp_pool.idle. */
 /* clang-format off */
 #define SPINNERS(idle) ((idle) & 0xffffffffu)
@@ -227,15 +232,16 @@ void wake_one_after_send(wp_pool *p);
 bool work_visible(wp_pool *p);
 
 /**
- * @brief Called by a spinner that found nothing for SPIN_ROUNDS rounds: sleeps unless work is visible or the
- *        pool is stopping, and comes back a spinner.
+ * @brief Called by a spinner that found nothing: sleeps unless work is visible or the pool is stopping, and comes
+ *        back a spinner. With @p only_if_surplus, only while more than MAX_SPINNERS workers spin.
+ * @return whether it announced itself a sleeper; false only with @p only_if_surplus, having changed nothing.
  * @rust `Sleep::sleep` (rayon-core)
  */
-void sleep_until_work(wp_pool *p);
+bool sleep_until_work(wp_pool *p, bool only_if_surplus);
 
 /**
- * @brief Called by a spinner that found a task: it stops spinning, and wakes a sleeper if it was the last one
- *        searching and work is still visible.
+ * @brief Called by a spinner that found a task: it stops spinning and, if it was the last one searching while a
+ *        worker sleeps, wakes that worker when work is still visible.
  * @rust `Sleep::work_found` (rayon-core)
  */
 void stop_spinning(wp_pool *p);

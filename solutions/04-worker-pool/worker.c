@@ -88,11 +88,23 @@ static wp_task *steal_from_others(struct worker *w)
 /* Own deque first, then the other workers' deques, then the injector: rayon's order. Stealing costs a few atomic
  * operations, the injector a mutex, so a worker living on steals never touches that lock while steals succeed;
  * outside submissions are taken as soon as no deque has work. The finished count is published only when there
- * is nothing to do (or every FLUSH_EVERY tasks): one shared read-modify-write per batch, not per steal. */
-static wp_task *find_task(struct worker *w)
+ * is nothing to do (or every FLUSH_EVERY tasks): one shared read-modify-write per batch, not per steal.
+ *
+ * A worker whose own deque is empty counts itself a spinner *before* it looks anywhere else, as rayon's workers
+ * count themselves idle as soon as a job returns. A task submitted meanwhile then finds a spinner and wakes
+ * nobody: the worker is about to look, and looks again before it sleeps. Counted only after a failed search, a
+ * worker that had just finished a task looked busy for the length of that search, and a submit in that window
+ * paid a futex wake-up for a sleeper who then found nothing to do (bench/04-worker-pool/README.md measures it). */
+static wp_task *find_task(struct worker *w, bool *spinning)
 {
     wp_task *t = wp_deque_pop(&w->local);
-    if (t || (t = steal_from_others(w)) || (t = take_from_injector(w)))
+    if (t)
+        return t;
+    if (!*spinning) {
+        atomic_fetch_add_explicit(&w->pool->idle, SPINNER, memory_order_seq_cst);
+        *spinning = true;
+    }
+    if ((t = steal_from_others(w)) || (t = take_from_injector(w)))
         return t;
     flush_worker_counts(w);
     return NULL;
@@ -106,12 +118,12 @@ void *worker_main(void *arg)
     wp_pool *p = w->pool;
     current_worker = w;
     unsigned idle_rounds = 0;
-    bool spinning = true; /* counted as a spinner by wp_pool_new */
+    bool spinning = true; /* counted as a spinner by wp_pool_new; find_task counts it again when it runs dry */
     for (;;) {
         int state = atomic_load(&p->state);
         if (state == POOL_CANCELLING)
             break; /* what is left is cancelled by wp_pool_shutdown after the join */
-        wp_task *t = find_task(w);
+        wp_task *t = find_task(w, &spinning);
         if (t) {
             if (spinning) {
                 stop_spinning(p);
@@ -125,15 +137,14 @@ void *worker_main(void *arg)
         }
         if (state == POOL_DRAINING && !work_visible(p))
             break;
-        if (!spinning) {
-            atomic_fetch_add_explicit(&p->idle, SPINNER, memory_order_seq_cst);
-            spinning = true;
-        }
-        if (++idle_rounds < SPIN_ROUNDS) {
-            sched_yield(); /* spin a little first: a sleeper costs its waker a system call */
-        } else {
-            sleep_until_work(p);
+        if (++idle_rounds >= SPIN_ROUNDS) {
+            sleep_until_work(p, false);
             idle_rounds = 0;
+        } else if (SPINNERS(atomic_load_explicit(&p->idle, memory_order_relaxed)) > MAX_SPINNERS(p->n) &&
+                   sleep_until_work(p, true)) {
+            idle_rounds = 0; /* one spinner too many, and it was us: spinning on, we would take turns on a core */
+        } else {
+            sched_yield(); /* spin a little first: a sleeper costs its waker a system call */
         }
     }
     if (spinning)

@@ -2,7 +2,8 @@
 //! latency through `rayon::spawn`. Prints one `RUN ...` line per measurement, like the C programs.
 //!
 //!   wp-rayon-peer spawn <producers> <tasks>     producers spawn tasks/producers each, inside one scope
-//!   wp-rayon-peer latency <samples>             one task at a time, time from spawn to first instruction
+//!   wp-rayon-peer latency <samples> [histogram] one task at a time, time from spawn to first instruction;
+//!                                               `histogram` adds the same `HIST` lines as bench_pool.c
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -36,7 +37,7 @@ fn spawn_bench(producers: usize, tasks: usize) {
     );
 }
 
-fn latency_bench(samples: usize) {
+fn latency_bench(samples: usize, histogram: bool) {
     let mut lat: Vec<f64> = Vec::with_capacity(samples);
     let origin = Instant::now();
     for _ in 0..samples {
@@ -58,6 +59,31 @@ fn latency_bench(samples: usize) {
     lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let pick = |q: f64| lat[((lat.len() - 1) as f64 * q) as usize];
     println!("RUN mode=latency samples={} p50_us={:.2} p99_us={:.2}", samples, pick(0.5), pick(0.99));
+    if histogram {
+        print_histogram(&lat);
+        println!("TAIL p90_us={:.2} p999_us={:.2} max_us={:.2}", pick(0.9), pick(0.999), lat[lat.len() - 1]);
+    }
+}
+
+/// One `HIST lo_us hi_us count` line per non-empty bucket of the sorted samples: bench_pool.c's buckets.
+fn print_histogram(sorted: &[f64]) {
+    const EDGES: [f64; 19] =
+        [0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0, 96.0, 128.0, 256.0, 512.0, 1024.0];
+    let mut count = [0usize; EDGES.len() + 1];
+    let mut b = 0;
+    for &x in sorted {
+        while b < EDGES.len() && x >= EDGES[b] {
+            b += 1;
+        }
+        count[b] += 1;
+    }
+    for (b, &n) in count.iter().enumerate() {
+        if n > 0 {
+            let lo = if b == 0 { 0.0 } else { EDGES[b - 1] };
+            let hi = if b < EDGES.len() { EDGES[b] } else { f64::INFINITY };
+            println!("HIST {} {} {}", lo, if hi.is_finite() { hi.to_string() } else { "inf".into() }, n);
+        }
+    }
 }
 
 fn main() {
@@ -67,9 +93,9 @@ fn main() {
     rayon::scope(|s| s.spawn(|_| {}));
     match args.get(1).map(String::as_str) {
         Some("spawn") => spawn_bench(num(2, 1).max(1), num(3, 1_000_000)),
-        Some("latency") => latency_bench(num(2, 2000)),
+        Some("latency") => latency_bench(num(2, 2000), args.get(3).map(String::as_str) == Some("histogram")),
         _ => {
-            eprintln!("usage: wp-rayon-peer spawn <producers> <tasks> | latency <samples>");
+            eprintln!("usage: wp-rayon-peer spawn <producers> <tasks> | latency <samples> [histogram]");
             std::process::exit(2);
         }
     }
