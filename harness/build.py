@@ -320,17 +320,18 @@ def build_chapter(box: sandbox.Sandbox, tree: Path, work: Path, chapter: Chapter
     build_dir = Path(work) / "build" / chapter.name
     build_dir.mkdir(parents=True)
     os.chmod(build_dir, 0o777)  # the sandbox's uid writes here; nothing else can reach it (README: Sandbox)
-    settings = ["VARIANT=asan", f"CC={CC}", f"BUILD={build_dir}"]
+    variant = ["VARIANT=asan", f"CC={CC}"]
+    settings = [*variant, f"BUILD={build_dir}"]
     info = chaptermk.print_vars(tree, chapter.name, ["B", "TEST_BIN", "TEST_ENV", "ASAN_ENV", "LINKED_OBJS",
                                                      "BUILD_LOGS"], "submission", *settings)
     test_bin = Path(info["TEST_BIN"])
     linked = [Path(obj) for obj in info["LINKED_OBJS"].split() if Path(obj).parent == test_bin.parent / "impl"]
     env = _test_env(info["ASAN_ENV"] + " " + info["TEST_ENV"])
     limits = sandbox.Limits(wall=rubric.build_timeout, memory_mb=2048, pids=128, fsize_mb=256)
-    pads = _write_pads(build_dir / "pads")
     # The tests, the test library and the given code, compiled once per state folder (objcache.py says why that is
     # safe); the build below compiles the student's files and links.
-    ObjectCache(box.state).seed(box, tree, chapter.name, settings[:2], jobs, build_dir, Path(info["B"]))
+    ObjectCache(box.state).seed(box, tree, chapter.name, variant, jobs, build_dir, Path(info["B"]))
+    pads = _write_pads(build_dir / "pads")
 
     def built(status: str, message: str = "") -> Built:
         return Built(chapter=chapter, status=status, message=message, test_bin=test_bin, build_dir=build_dir,

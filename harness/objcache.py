@@ -20,6 +20,7 @@ renamed into place when whole, so a grade never copies from a half-built one. A 
 failure is the harness's, not a submission's) only costs the time it saves: the build compiles everything."""
 
 import fcntl
+import functools
 import hashlib
 import os
 import shutil
@@ -44,11 +45,15 @@ def _hash_tree(digest, root: Path, folder: str) -> None:
             digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
 
 
+@functools.cache
+def _compiler_version() -> str:
+    return subprocess.run([chaptermk.CC, "--version"], capture_output=True, text=True).stdout
+
+
 def cache_key(tree: Path, chapter: str, settings: list[str]) -> str:
     """The name of the cache for `chapter` in `tree`, built with `settings`: a hash of what its objects are made of."""
     digest = hashlib.sha256()
-    version = subprocess.run([chaptermk.CC, "--version"], capture_output=True, text=True).stdout
-    digest.update(f"{chapter}\0{version}\0{' '.join(settings)}\0".encode())
+    digest.update(f"{chapter}\0{_compiler_version()}\0{' '.join(settings)}\0".encode())
     for folder in (f"chapters/{chapter}", f"tests/{chapter}", *SOURCE_FOLDERS):
         _hash_tree(digest, tree, folder)
     return f"{chapter}-{digest.hexdigest()[:24]}"
@@ -108,30 +113,28 @@ class ObjectCache:
             shutil.rmtree(old, ignore_errors=True)
 
     def seed(self, box: sandbox.Sandbox, tree: Path, chapter: str, settings: list[str], jobs: int,
-             build_dir: Path, target_b: Path) -> int:
+             build_dir: Path, target_b: Path) -> None:
         """Copies the chapter's pristine objects (and their dependency files) to `target_b`, the B folder of a
         build about to run with `settings` in `build_dir`, and leaves every folder made on the way open to the
-        build's uid, as `build_dir` is; the number of objects copied (0: none, the build compiles them all)."""
+        build's uid, as `build_dir` is. Without a cache nothing is copied, and the build compiles everything."""
         try:
             folder = self._ready(box, tree, chapter, settings, jobs)
         except (OSError, chaptermk.MakeError, subprocess.SubprocessError):
-            return 0
+            return
         if folder is None:
-            return 0
+            return
         built_at, relative = (folder / "B").read_text().splitlines()[:2]
-        copied = _copy(folder / "build" / relative, built_at, Path(target_b))
+        _copy(folder / "build" / relative, built_at, Path(target_b))
         for path, _, _ in os.walk(build_dir):
             os.chmod(path, 0o777)  # a fragment makes folders beside B (chapter 05: its kernel images)
-        return copied
 
 
-def _copy(cached: Path, built_at: str, target_b: Path) -> int:
+def _copy(cached: Path, built_at: str, target_b: Path) -> None:
     """Copies the objects under `cached` (a cache's B folder, named `built_at` when it was compiled) to `target_b`,
     their dependency files rewritten to name `target_b`; every copy gets the same fresh time stamp."""
     if not cached.is_dir():
-        return 0
+        return
     stamp = time.time_ns()
-    copied = 0
     for path in sorted(cached.rglob("*")):
         if not path.is_file() or path.is_symlink() or path.suffix not in (".o", ".d", ".h"):
             continue
@@ -143,5 +146,3 @@ def _copy(cached: Path, built_at: str, target_b: Path) -> int:
             shutil.copyfile(path, destination)
         os.chmod(destination, 0o666)
         os.utime(destination, ns=(stamp, stamp))
-        copied += path.suffix == ".o"
-    return copied
