@@ -8,9 +8,9 @@ DEB_BUILD := make gcc g++ clang libclang-rt-14-dev pkg-config check valgrind bea
 DEB_DOCS := doxygen graphviz python3 doxygen-awesome-css libjs-highlight.js libjs-lunr
 # Chapter 02: the aarch64 shim is cross-built and run under qemu-user; the demo traces system calls.
 DEB_CH02 := gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user strace
-# Chapter 03: the libuv and Tokio echo peers (Tokio is built offline from Debian's crate sources; cargo from
-# Debian only where none is on PATH).
-DEB_CH03 := libuv1-dev librust-tokio-dev $(if $(shell command -v cargo 2>/dev/null),,cargo)
+# Chapter 03: liburing for part 6's io_uring server; the libuv and Tokio echo peers (Tokio is built offline from
+# Debian's crate sources; cargo from Debian only where none is on PATH).
+DEB_CH03 := liburing-dev libuv1-dev librust-tokio-dev $(if $(shell command -v cargo 2>/dev/null),,cargo)
 # Chapter 04: the rayon and GThreadPool peers.
 DEB_CH04 := librust-rayon-dev libglib2.0-dev
 # Chapter 05: the Cortex-M kernel, cross-built and booted on QEMU's mps2-an385 board.

@@ -8,6 +8,7 @@
  *   --seconds S    measured run (default 5)          --warmup S     unmeasured start (default 0.5)
  *   --live         one line per second (the default with --server)
  *   --idle N       open N connections, echo one message on each, print "IDLE ready", hold them --seconds
+ *   --engine E     with --server: epoll (parts 1-5, the default) or uring (part 6)
  *
  * Each connection sends one message, waits for all of it to come back, compares every byte, records the round
  * trip, and sends the next. The last line is machine-readable (bench/03-async-echo/run.sh parses it):
@@ -63,7 +64,8 @@ static struct {
     size_t size;
     double seconds, warmup;
     bool live;
-} opt = {.conns = 50, .size = 26, .seconds = 5.0, .warmup = 0.5};
+    const char *engine; /* the echo-server's --engine */
+} opt = {.conns = 50, .size = 26, .seconds = 5.0, .warmup = 0.5, .engine = "epoll"};
 
 static volatile sig_atomic_t interrupted;
 static void on_sigint(int sig)
@@ -89,7 +91,7 @@ static void die(const char *what)
 
 static pid_t server_pid;
 
-static uint16_t start_server(const char *path, int max_conns)
+static uint16_t start_server(const char *path, int max_conns, const char *engine)
 {
     int p[2];
     if (pipe(p) < 0)
@@ -105,7 +107,7 @@ static uint16_t start_server(const char *path, int max_conns)
         close(p[1]);
         char mc[16];
         snprintf(mc, sizeof mc, "%d", max_conns);
-        execl(path, path, "--port", "0", "--max-conns", mc, (char *)NULL);
+        execl(path, path, "--port", "0", "--max-conns", mc, "--engine", engine, (char *)NULL);
         fprintf(stderr, "demo: cannot run %s: %s\n", path, strerror(errno));
         _exit(127);
     }
@@ -362,7 +364,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: demo (--server PATH | --port N) [--conns N] [--size BYTES] [--seconds S] "
-            "[--warmup S] [--live] [--idle N]\n");
+            "[--warmup S] [--live] [--idle N] [--engine epoll|uring]\n");
     exit(2);
 }
 
@@ -391,6 +393,8 @@ static void parse(int argc, char **argv)
             opt.seconds = atof(v);
         else if (!strcmp(a, "--warmup"))
             opt.warmup = atof(v);
+        else if (!strcmp(a, "--engine") && (!strcmp(v, "epoll") || !strcmp(v, "uring")))
+            opt.engine = v;
         else
             usage();
     }
@@ -414,7 +418,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (opt.server) {
         opt.live = true;
-        opt.port = start_server(opt.server, n + 16);
+        opt.port = start_server(opt.server, n + 16, opt.engine);
         printf("demo: %d connections, %zu-byte messages, %.0f s (Ctrl-C stops early); every byte is checked\n", n, opt.size,
                opt.seconds);
     }

@@ -6,6 +6,14 @@
 # server_main.c holds a main(), so it is a program of its own and not in chapter.conf's `given` (which the test
 # binary links); the rule for given objects compiles it all the same.
 ECHO_SERVER := $(B)/echo-server
+# Part 6 (optional) runs the same echo on io_uring through liburing (Debian's liburing-dev, which `make deps`
+# installs). Without it nothing of the chapter builds, so say which package is missing before the compiler does.
+ifeq ($(wildcard /usr/include/liburing.h),)
+ifeq ($(shell pkg-config --exists liburing 2>/dev/null && echo yes),)
+$(error chapter 03 needs liburing (part 6, io_uring): install the Debian package liburing-dev (sudo make deps))
+endif
+endif
+LDLIBS_CH += $(or $(shell pkg-config --libs liburing 2>/dev/null),-luring)
 TEST_DEPS += $(ECHO_SERVER)
 
 $(ECHO_SERVER): $(LINKED_OBJS) $(B)/given/server_main.o

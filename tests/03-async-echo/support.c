@@ -218,6 +218,61 @@ void tcp_pair(int fds[2])
     close(l);
 }
 
+/* All clients send one message at once, then every echo is collected with poll and checked. */
+static void round_trip_all(int *fds, int n, uint8_t (*msgs)[512], size_t *lens, int timeout_ms)
+{
+    struct pollfd *p = calloc((size_t)n, sizeof *p);
+    size_t *got = calloc((size_t)n, sizeof *got);
+    uint8_t back[512];
+    ck_assert(p && got);
+    for (int i = 0; i < n; i++) {
+        ck_assert_int_eq(send(fds[i], msgs[i], lens[i], MSG_NOSIGNAL), (ssize_t)lens[i]);
+        p[i] = (struct pollfd){fds[i], POLLIN, 0};
+    }
+    int done = 0;
+    int64_t deadline = now_ms() + timeout_ms;
+    while (done < n) {
+        int left = (int)(deadline - now_ms());
+        ck_assert_msg(left > 0 && poll(p, (nfds_t)n, left) > 0, "only %d of %d clients got their echo", done, n);
+        for (int i = 0; i < n; i++) {
+            if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            ssize_t k = recv(fds[i], back, lens[i] - got[i], MSG_DONTWAIT);
+            ck_assert_msg(k > 0, "client %d: the server closed or reset the connection", i);
+            ck_assert_msg(memcmp(back, msgs[i] + got[i], (size_t)k) == 0, "client %d got another client's bytes", i);
+            got[i] += (size_t)k;
+            if (got[i] == lens[i]) {
+                p[i].fd = -1; /* poll ignores negative fds */
+                done++;
+            }
+        }
+    }
+    free(p);
+    free(got);
+}
+
+void many_clients_echo(uint16_t port, int n, int rounds)
+{
+    int *fds = calloc((size_t)n, sizeof *fds);
+    uint8_t(*msgs)[512] = calloc((size_t)n, sizeof *msgs);
+    size_t *lens = calloc((size_t)n, sizeof *lens);
+    ck_assert(fds && msgs && lens);
+    for (int i = 0; i < n; i++)
+        fds[i] = tcp_connect(port);
+    for (int round = 0; round < rounds; round++) {
+        for (int i = 0; i < n; i++) {
+            lens[i] = 1 + (size_t)(i * 7 + round * 131) % 512;
+            fill_random(msgs[i], lens[i], (uint32_t)(i * 2 + round));
+        }
+        round_trip_all(fds, n, msgs, lens, scaled(10000, 60000));
+    }
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+    free(fds);
+    free(msgs);
+    free(lens);
+}
+
 /* ---- the server in a child ------------------------------------------------------------------------------------ */
 
 /* Leaves room for exactly `room` more descriptors: the soft limit is set just above the room-th free fd number.
@@ -234,38 +289,70 @@ static void limit_fds(int room)
     setrlimit(RLIMIT_NOFILE, &rl);
 }
 
-static void child_main(const ae_config *cfg, int fd_room, int report, int stats)
+/* The server of parts 4-5 (epoll) or of part 6 (io_uring), behind one interface for the child below. */
+typedef struct child_server {
+    bool uring;
+    ae_server epoll;
+    ae_uring_server ring;
+} child_server;
+
+static int child_open(child_server *cs, const ae_config *cfg)
+{
+    return cs->uring ? ae_uring_server_open(&cs->ring, cfg) : ae_server_open(&cs->epoll, cfg);
+}
+
+static uint16_t child_port(const child_server *cs)
+{
+    return cs->uring ? ae_uring_server_port(&cs->ring) : ae_server_port(&cs->epoll);
+}
+
+static int child_run(child_server *cs) { return cs->uring ? ae_uring_server_run(&cs->ring) : ae_server_run(&cs->epoll); }
+
+/* Closes the server and writes its final counters to @p stats (a pipe holds that much without a reader). */
+static void child_close(child_server *cs, int stats)
+{
+    ssize_t w;
+    if (cs->uring) {
+        ae_uring_server_close(&cs->ring);
+        w = write(stats, &cs->ring.stats, sizeof cs->ring.stats);
+    } else {
+        ae_server_close(&cs->epoll);
+        w = write(stats, &cs->epoll.stats, sizeof cs->epoll.stats);
+    }
+    (void)w; /* the parent notices a missing report */
+}
+
+static void child_main(const ae_config *cfg, int fd_room, bool uring, int report, int stats)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     int before = fd_count(0);
     ae_config c = *cfg;
     c.handle_signals = true;
-    ae_server s;
-    int rc = ae_server_open(&s, &c);
+    static child_server cs; /* big (the io_uring server keeps its buffer table inline): not on the stack */
+    cs.uring = uring;
+    int rc = child_open(&cs, &c);
     struct {
         int rc;
         uint16_t port;
     } msg;
     memset(&msg, 0, sizeof msg); /* the padding goes through write() too */
     msg.rc = rc;
-    msg.port = rc == 0 ? ae_server_port(&s) : 0;
+    msg.port = rc == 0 ? child_port(&cs) : 0;
     ssize_t w = write(report, &msg, sizeof msg);
     close(report);
     if (rc != 0 || w != (ssize_t)sizeof msg)
         exit(CHILD_OPEN_FAILED);
     if (fd_room > 0)
         limit_fds(fd_room);
-    rc = ae_server_run(&s);
-    ae_server_close(&s);
-    ssize_t ws = write(stats, &s.stats, sizeof s.stats); /* a pipe holds that much without a reader */
-    (void)ws;                                            /* the parent notices a missing report */
+    rc = child_run(&cs);
+    child_close(&cs, stats);
     close(stats);
     if (rc != 0)
         exit(CHILD_RUN_FAILED);
     exit(fd_count(0) == before - 2 ? 0 : CHILD_FD_LEAK); /* `before` counted both pipes, now closed */
 }
 
-test_server server_start(const ae_config *cfg, int fd_room)
+static test_server start(const ae_config *cfg, int fd_room, bool uring)
 {
     int p[2], st[2];
     ck_assert(pipe2(p, O_CLOEXEC) == 0);
@@ -276,7 +363,7 @@ test_server server_start(const ae_config *cfg, int fd_room)
     if (pid == 0) {
         close(p[0]);
         close(st[0]);
-        child_main(cfg, fd_room, p[1], st[1]);
+        child_main(cfg, fd_room, uring, p[1], st[1]);
     }
     close(p[1]);
     close(st[1]);
@@ -294,10 +381,28 @@ test_server server_start(const ae_config *cfg, int fd_room)
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
         close(st[0]);
-        ck_abort_msg("the server did not start: ae_server_open returned %d (%s)", msg.rc,
-                     n == (ssize_t)sizeof msg ? strerror(-msg.rc) : "no answer from the child");
+        ck_abort_msg("the server did not start: %s returned %d (%s)", uring ? "ae_uring_server_open" : "ae_server_open",
+                     msg.rc, n == (ssize_t)sizeof msg ? strerror(-msg.rc) : "no answer from the child");
     }
-    return (test_server){.pid = pid, .port = msg.port, .stats_fd = st[0]};
+    return (test_server){.pid = pid, .port = msg.port, .stats_fd = st[0], .uring = uring};
+}
+
+test_server server_start(const ae_config *cfg, int fd_room) { return start(cfg, fd_room, false); }
+
+test_server uring_server_start(const ae_config *cfg) { return start(cfg, 0, true); }
+
+void skip_without_io_uring(void)
+{
+    struct io_uring ring;
+    int rc = io_uring_queue_init(2, &ring, 0);
+    if (rc == 0) {
+        io_uring_queue_exit(&ring);
+        return;
+    }
+    FT_SKIP(
+        "io_uring is not available here (io_uring_setup: %s): part 6 needs Linux 6.0 or later with io_uring "
+        "allowed (sysctl kernel.io_uring_disabled = 0, and no seccomp profile that blocks it)",
+        strerror(-rc));
 }
 
 void assert_server_alive(const test_server *ts)
@@ -326,7 +431,9 @@ void server_stop(test_server *ts, int sig, int timeout_ms, bool strict)
         waitpid(ts->pid, &status, 0);
     }
     ts->pid = 0;
-    if (!timed_out) /* the child wrote before exiting, so the bytes are there (or never will be) */
+    if (!timed_out && ts->uring) /* the child wrote before exiting, so the bytes are there (or never will be) */
+        ts->have_stats = read(ts->stats_fd, &ts->ustats, sizeof ts->ustats) == (ssize_t)sizeof ts->ustats;
+    else if (!timed_out)
         ts->have_stats = read(ts->stats_fd, &ts->stats, sizeof ts->stats) == (ssize_t)sizeof ts->stats;
     close(ts->stats_fd);
     ts->stats_fd = -1;
@@ -342,7 +449,7 @@ void server_stop(test_server *ts, int sig, int timeout_ms, bool strict)
                                               : "");
     int code = WEXITSTATUS(status);
     ck_assert_msg(code == 0, "the server exited with status %d: %s", code,
-                  code == CHILD_RUN_FAILED ? "ae_server_run returned an error"
+                  code == CHILD_RUN_FAILED ? "the server's run function returned an error"
                   : code == CHILD_FD_LEAK  ? "more descriptors were open after ae_server_close than before "
                                              "ae_server_open (an fd leak)"
                   : code == 1              ? "a sanitizer report (above)"

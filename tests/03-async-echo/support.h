@@ -15,6 +15,7 @@
 
 #include "ferrite_test.h"
 #include "server.h"
+#include "uring.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -64,6 +65,12 @@ typedef enum peer_end { PEER_EOF, PEER_RESET, PEER_SILENT, PEER_DATA } peer_end;
 /** Waits up to @p timeout_ms for the server to close: EOF, RST, nothing, or unexpected data. */
 peer_end wait_closed(int fd, int timeout_ms);
 
+/**
+ * Connects @p n clients to 127.0.0.1:@p port, then @p rounds times: every client sends one message (1 to 512 bytes,
+ * its own) at once, and every echo is collected and checked byte for byte. Closes them all at the end.
+ */
+void many_clients_echo(uint16_t port, int n, int rounds);
+
 /** A pair of connected loopback TCP sockets (a[0] the "server" side, a[1] the peer). */
 void tcp_pair(int fds[2]);
 
@@ -72,9 +79,11 @@ void tcp_pair(int fds[2]);
 typedef struct test_server {
     pid_t pid;
     uint16_t port;
-    int stats_fd;    /* read end of the pipe the child writes its final ae_stats to */
-    bool have_stats; /* set by server_stop() once the child exited and reported */
-    ae_stats stats;  /* the server's counters after ae_server_close(), valid when have_stats */
+    int stats_fd;          /* read end of the pipe the child writes its final ae_stats to */
+    bool have_stats;       /* set by server_stop() once the child exited and reported */
+    ae_stats stats;        /* the server's counters after ae_server_close(), valid when have_stats */
+    bool uring;            /* part 6's server: its counters are in ustats */
+    ae_uring_stats ustats; /* the counters after ae_uring_server_close(), valid when have_stats */
 } test_server;
 
 /** Exit statuses of the server child besides 0. */
@@ -85,6 +94,12 @@ enum { CHILD_RUN_FAILED = 3, CHILD_FD_LEAK = 4, CHILD_OPEN_FAILED = 5 };
  * lowers its RLIMIT_NOFILE after opening so that only about @p fd_room more descriptors fit (to provoke EMFILE).
  */
 test_server server_start(const ae_config *cfg, int fd_room);
+
+/** Like server_start() for part 6's io_uring server (no descriptor limit). */
+test_server uring_server_start(const ae_config *cfg);
+
+/** Skips the test (FT_SKIP, with what is needed) when this kernel refuses io_uring. */
+void skip_without_io_uring(void);
 
 /**
  * Stops the server with @p sig and waits @p timeout_ms. A child that exited reports its final counters

@@ -91,39 +91,6 @@ FT_TEST(4, random_payloads_up_to_1_mib_come_back_byte_exact, 3,
 }
 FT_TIMEOUT(random_payloads_up_to_1_mib_come_back_byte_exact, 60);
 
-/* All clients send one message at once, then every echo is collected with poll and checked. */
-static void round_trip_all(int *fds, int n, uint8_t (*msgs)[512], size_t *lens, int timeout_ms)
-{
-    struct pollfd *p = calloc((size_t)n, sizeof *p);
-    size_t *got = calloc((size_t)n, sizeof *got);
-    uint8_t back[512];
-    ck_assert(p && got);
-    for (int i = 0; i < n; i++) {
-        ck_assert_int_eq(send(fds[i], msgs[i], lens[i], MSG_NOSIGNAL), (ssize_t)lens[i]);
-        p[i] = (struct pollfd){fds[i], POLLIN, 0};
-    }
-    int done = 0;
-    int64_t deadline = now_ms() + timeout_ms;
-    while (done < n) {
-        int left = (int)(deadline - now_ms());
-        ck_assert_msg(left > 0 && poll(p, (nfds_t)n, left) > 0, "only %d of %d clients got their echo", done, n);
-        for (int i = 0; i < n; i++) {
-            if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            ssize_t k = recv(fds[i], back, lens[i] - got[i], MSG_DONTWAIT);
-            ck_assert_msg(k > 0, "client %d: the server closed or reset the connection", i);
-            ck_assert_msg(memcmp(back, msgs[i] + got[i], (size_t)k) == 0, "client %d got another client's bytes", i);
-            got[i] += (size_t)k;
-            if (got[i] == lens[i]) {
-                p[i].fd = -1; /* poll ignores negative fds */
-                done++;
-            }
-        }
-    }
-    free(p);
-    free(got);
-}
-
 FT_TEST(4, a_thousand_concurrent_clients_each_get_their_own_bytes_back, 3,
         "One reactor serves every connection: accept in a loop until EAGAIN (the listener is level-triggered), "
         "one ae_conn per socket, each dispatched by its own ae_source. The process needs more than 1024 "
@@ -133,24 +100,7 @@ FT_TEST(4, a_thousand_concurrent_clients_each_get_their_own_bytes_back, 3,
     int n = scaled(1000, 200);
     ae_config cfg = {.max_conns = 2000};
     test_server ts = server_start(&cfg, 0);
-    int *fds = calloc((size_t)n, sizeof *fds);
-    uint8_t(*msgs)[512] = calloc((size_t)n, sizeof *msgs);
-    size_t *lens = calloc((size_t)n, sizeof *lens);
-    ck_assert(fds && msgs && lens);
-    for (int i = 0; i < n; i++)
-        fds[i] = tcp_connect(ts.port);
-    for (int round = 0; round < 2; round++) {
-        for (int i = 0; i < n; i++) {
-            lens[i] = 1 + (size_t)(i * 7 + round * 131) % 512;
-            fill_random(msgs[i], lens[i], (uint32_t)(i * 2 + round));
-        }
-        round_trip_all(fds, n, msgs, lens, scaled(10000, 60000));
-    }
-    for (int i = 0; i < n; i++)
-        close(fds[i]);
-    free(fds);
-    free(msgs);
-    free(lens);
+    many_clients_echo(ts.port, n, 2);
     server_stop(&ts, SIGTERM, STOP_MS, false);
 }
 FT_TIMEOUT(a_thousand_concurrent_clients_each_get_their_own_bytes_back, 10);
