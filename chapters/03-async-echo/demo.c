@@ -13,9 +13,10 @@
  * Each connection sends one message, waits for all of it to come back, compares every byte, records the round
  * trip, and sends the next. The last line is machine-readable (bench/03-async-echo/run.sh parses it):
  *   RESULT conns=.. size=.. seconds=.. msgs=.. msg_per_s=.. p50_us=.. p99_us=.. max_us=.. errors=.. stalls=..
- *          all_msgs=..
- * where stalls counts round trips of 30 ms or more (the signature of Nagle meeting a delayed ACK) and all_msgs
- * includes the warm-up.
+ *          all_msgs=.. client_cpu_pct=..
+ * where stalls counts round trips of 30 ms or more (the signature of Nagle meeting a delayed ACK), all_msgs
+ * includes the warm-up, and client_cpu_pct is this client's own CPU time over the whole run in % of one core (near
+ * 100, the client and not the server sets the pace).
  * `make demo CH=03` runs it with --server against the reference solution, built with ASan+UBSan (slower).
  */
 #define _GNU_SOURCE
@@ -308,6 +309,15 @@ static void turn(int ep, stats *run, stats *sec, bool measuring)
     }
 }
 
+/* This process's CPU time (user + system), in ns. */
+static int64_t own_cpu_ns(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000 +
+           ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
+}
+
 static void run_load(int ep, client *cs, int n)
 {
     stats run = {.hist = calloc(HIST_US, sizeof(uint32_t))}, sec = {.hist = calloc(HIST_US, sizeof(uint32_t))};
@@ -315,7 +325,7 @@ static void run_load(int ep, client *cs, int n)
         die("calloc");
     for (int i = 0; i < n; i++)
         start_message(ep, &cs[i], &run);
-    int64_t start = now_ns(), measure_from = start + (int64_t)(opt.warmup * 1e9);
+    int64_t start = now_ns(), measure_from = start + (int64_t)(opt.warmup * 1e9), cpu0 = own_cpu_ns();
     int64_t end = measure_from + (int64_t)(opt.seconds * 1e9), next_tick = measure_from + 1000000000;
     for (int64_t t = start; t < end && !interrupted; t = now_ns()) {
         turn(ep, &run, &sec, t >= measure_from);
@@ -328,14 +338,16 @@ static void run_load(int ep, client *cs, int n)
             next_tick += 1000000000;
         }
     }
-    double secs = (double)(now_ns() - measure_from) / 1e9;
+    int64_t stop = now_ns();
+    double secs = (double)(stop - measure_from) / 1e9;
+    double cpu_pct = 100.0 * (double)(own_cpu_ns() - cpu0) / (double)(stop - start);
     printf(
         "RESULT conns=%d size=%zu seconds=%.2f msgs=%llu msg_per_s=%.0f p50_us=%llu p99_us=%llu max_us=%llu "
-        "errors=%llu stalls=%llu all_msgs=%llu\n",
+        "errors=%llu stalls=%llu all_msgs=%llu client_cpu_pct=%.0f\n",
         n, opt.size, secs, (unsigned long long)run.msgs, (double)run.msgs / secs,
         (unsigned long long)percentile(&run, 0.50), (unsigned long long)percentile(&run, 0.99),
         (unsigned long long)run.max_us, (unsigned long long)run.errors, (unsigned long long)run.stalls,
-        (unsigned long long)run.all_msgs);
+        (unsigned long long)run.all_msgs, cpu_pct);
     free(run.hist);
     free(sec.hist);
 }

@@ -47,10 +47,7 @@ typedef struct ae_uconn {
 } ae_uconn;
 
 /* The user_data of the request of kind @p op that belongs to @p owner. */
-static inline uint64_t tag(const void *owner, int op)
-{
-    return (uint64_t)(uintptr_t)owner | (uint64_t)op;
-}
+static inline uint64_t tag(const void *owner, int op) { return (uint64_t)(uintptr_t)owner | (uint64_t)op; }
 
 /* A free submission entry, counted in s->inflight (each request ends with one completion without
  * IORING_CQE_F_MORE: count it down there). When the queue is full, what is in it is submitted first. */

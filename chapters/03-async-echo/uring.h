@@ -73,35 +73,35 @@ struct ae_uconn;
  * @rust a `tokio_uring::start` runtime with a `TcpListener` and one task per connection
  */
 typedef struct ae_uring_server {
-    ae_config cfg;                 /**< with defaults filled in */
-    struct io_uring ring;          /**< owned; valid when `ring_ready` */
-    bool ring_ready;               /**< io_uring_queue_init succeeded */
-    struct io_uring_buf_ring *br;  /**< the provided-buffer ring (owned mapping), or NULL */
-    size_t br_bytes;               /**< size of that mapping */
-    uint8_t *bufs;                 /**< AE_URING_BUFS * buf_size bytes (owned mapping), or NULL */
-    size_t bufs_bytes;             /**< size of that mapping */
-    uint32_t buf_len[AE_URING_BUFS];  /**< bytes received into each buffer the server holds */
-    int32_t buf_next[AE_URING_BUFS];  /**< next buffer in the owing connection's queue, or -1 */
-    uint32_t bufs_held;            /**< buffers taken from the ring and not yet given back */
-    int listen_fd;                 /**< the listening socket (owned), or -1 */
-    int signal_fd;                 /**< the signalfd (owned) when `cfg.handle_signals`, else -1 */
-    sigset_t saved_mask;           /**< the signal mask before ae_uring_server_open() blocked SIGINT/SIGTERM */
-    bool mask_saved;               /**< `saved_mask` must be restored */
-    struct signalfd_siginfo siginfo;    /**< the signal read from the signalfd once its poll request completes */
-    struct __kernel_timespec retry_ts;  /**< the accept retry's delay (the kernel reads it at submission) */
-    struct __kernel_timespec drain_ts;  /**< the drain's limit, likewise */
-    uint16_t port;                 /**< the bound port */
-    int n_conns;                   /**< live connections */
-    struct ae_uconn *conns;        /**< every live connection (a doubly linked list) */
-    struct ae_uconn *starved;      /**< connections waiting for a buffer before their receive is armed again */
-    int inflight;                  /**< requests the kernel holds (each ends with one final completion) */
-    bool accepting;                /**< the multishot accept is armed */
-    bool reading_signals;          /**< the signalfd's poll request is armed */
-    bool retry_armed;              /**< a timeout request retries accept after `EMFILE`/`ENFILE` */
-    bool drain_armed;              /**< a timeout request bounds the drain */
-    bool stopping;                 /**< shutdown has begun */
-    bool drain_expired;            /**< the drain timeout has passed: owed bytes are abandoned */
-    ae_uring_stats stats;          /**< counters */
+    ae_config cfg;                     /**< with defaults filled in */
+    struct io_uring ring;              /**< owned; valid when `ring_ready` */
+    bool ring_ready;                   /**< io_uring_queue_init succeeded */
+    struct io_uring_buf_ring *br;      /**< the provided-buffer ring (owned mapping), or NULL */
+    size_t br_bytes;                   /**< size of that mapping */
+    uint8_t *bufs;                     /**< AE_URING_BUFS * buf_size bytes (owned mapping), or NULL */
+    size_t bufs_bytes;                 /**< size of that mapping */
+    uint32_t buf_len[AE_URING_BUFS];   /**< bytes received into each buffer the server holds */
+    int32_t buf_next[AE_URING_BUFS];   /**< next buffer in the owing connection's queue, or -1 */
+    uint32_t bufs_held;                /**< buffers taken from the ring and not yet given back */
+    int listen_fd;                     /**< the listening socket (owned), or -1 */
+    int signal_fd;                     /**< the signalfd (owned) when `cfg.handle_signals`, else -1 */
+    sigset_t saved_mask;               /**< the signal mask before ae_uring_server_open() blocked SIGINT/SIGTERM */
+    bool mask_saved;                   /**< `saved_mask` must be restored */
+    struct signalfd_siginfo siginfo;   /**< the signal read from the signalfd once its poll request completes */
+    struct __kernel_timespec retry_ts; /**< the accept retry's delay (the kernel reads it at submission) */
+    struct __kernel_timespec drain_ts; /**< the drain's limit, likewise */
+    uint16_t port;                     /**< the bound port */
+    int n_conns;                       /**< live connections */
+    struct ae_uconn *conns;            /**< every live connection (a doubly linked list) */
+    struct ae_uconn *starved;          /**< connections waiting for a buffer before their receive is armed again */
+    int inflight;                      /**< requests the kernel holds (each ends with one final completion) */
+    bool accepting;                    /**< the multishot accept is armed */
+    bool reading_signals;              /**< the signalfd's poll request is armed */
+    bool retry_armed;                  /**< a timeout request retries accept after `EMFILE`/`ENFILE` */
+    bool drain_armed;                  /**< a timeout request bounds the drain */
+    bool stopping;                     /**< shutdown has begun */
+    bool drain_expired;                /**< the drain timeout has passed: owed bytes are abandoned */
+    ae_uring_stats stats;              /**< counters */
 } ae_uring_server;
 
 /**

@@ -42,10 +42,7 @@ typedef struct ae_uconn {
     struct ae_uconn *prev, *next, *next_starved;
 } ae_uconn;
 
-static uint64_t tag(const void *owner, int op)
-{
-    return (uint64_t)(uintptr_t)owner | (uint64_t)op;
-}
+static uint64_t tag(const void *owner, int op) { return (uint64_t)(uintptr_t)owner | (uint64_t)op; }
 
 /* A free submission entry, counted as a request in flight. When the queue is full, what is in it is submitted
  * first: one extra io_uring_enter, only under a burst. */
@@ -109,10 +106,7 @@ static void arm_signal_poll(ae_uring_server *s)
 
 /* ---- buffers ----------------------------------------------------------------------------------------------------- */
 
-static uint8_t *buf_addr(const ae_uring_server *s, uint32_t bid)
-{
-    return s->bufs + (size_t)bid * s->cfg.buf_size;
-}
+static uint8_t *buf_addr(const ae_uring_server *s, uint32_t bid) { return s->bufs + (size_t)bid * s->cfg.buf_size; }
 
 /* Hands buffer @p bid back to the kernel, which may fill it from the next receive. */
 static void buf_give_back(ae_uring_server *s, uint32_t bid)
@@ -492,10 +486,7 @@ int ae_uring_server_open(ae_uring_server *s, const ae_config *cfg)
     return rc;
 }
 
-uint16_t ae_uring_server_port(const ae_uring_server *s)
-{
-    return s->port;
-}
+uint16_t ae_uring_server_port(const ae_uring_server *s) { return s->port; }
 
 int ae_uring_server_run(ae_uring_server *s)
 {

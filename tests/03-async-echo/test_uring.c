@@ -165,8 +165,7 @@ FT_TEST(6, uring_when_the_buffers_run_out_connections_wait_and_lose_nothing, 3,
                 continue;
             ssize_t n = recv(fds[i], back, sent[i] - got[i], 0);
             ck_assert_msg(n > 0, "client %d: the connection ended after %zu of %zu bytes", i, got[i], sent[i]);
-            ck_assert_msg(memcmp(back, msg + got[i], (size_t)n) == 0, "client %d: the echo differs at byte %zu", i,
-                          got[i]);
+            ck_assert_msg(memcmp(back, msg + got[i], (size_t)n) == 0, "client %d: the echo differs at byte %zu", i, got[i]);
             got[i] += (size_t)n;
             if (got[i] == sent[i]) {
                 p[i].fd = -1;
@@ -267,8 +266,7 @@ FT_TEST(6, uring_half_close_and_reset_end_only_their_connection, 2,
     ssize_t n;
     while (got < LEN && (n = recv(fd, back + got, LEN - got, 0)) > 0)
         got += (size_t)n;
-    ck_assert_msg(got == LEN && memcmp(msg, back, LEN) == 0, "after a half-close, %zu of %d bytes came back", got,
-                  LEN);
+    ck_assert_msg(got == LEN && memcmp(msg, back, LEN) == 0, "after a half-close, %zu of %d bytes came back", got, LEN);
     ck_assert_msg(wait_closed(fd, scaled(2000, 20000)) == PEER_EOF, "no end of file after the whole echo");
     close(fd);
     int rst = tcp_connect(ts.port), other = tcp_connect(ts.port);
@@ -313,7 +311,7 @@ FT_TEST(6, uring_sigterm_drains_refuses_new_clients_and_exits_zero, 3,
     for (int i = 0; i < 8; i++) { /* they owe nothing: closed at once, well before the drain's end */
         peer_end end = wait_closed(idle[i], cfg.drain_timeout_ms / 2);
         ck_assert_msg(end == PEER_EOF, "idle client %d saw %s instead of EOF within %d ms of SIGTERM", i,
-                      end == PEER_RESET ? "a reset"
+                      end == PEER_RESET  ? "a reset"
                       : end == PEER_DATA ? "data"
                                          : "nothing",
                       cfg.drain_timeout_ms / 2);
