@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "support.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -205,4 +207,27 @@ void ack_read(int fd, ack_fn *fn, void *ctx, long want, long *count, uint64_t de
         memmove(buf, buf + used, have - used);
         have -= used;
     }
+}
+
+/* A half-written record in Check's file shows as "Bad message type arg 1937011503": 0x7374732f, "sts/" of the path
+ * "tests/07-kv-store/..." in the record after the cut. Valgrind keeps its own descriptors at and above the
+ * RLIMIT_NOFILE it gives the program and refuses a dup2 onto them, so only those below are touched. */
+void leave_test_channels(int ack_fd)
+{
+    struct rlimit lim;
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    DIR *d = opendir("/proc/self/fd");
+    if (null < 0 || d == NULL || getrlimit(RLIMIT_NOFILE, &lim) != 0)
+        _exit(8);
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        char *end;
+        long fd = strtol(e->d_name, &end, 10);
+        bool keep = end == e->d_name || *end != '\0' || fd <= STDERR_FILENO || fd == ack_fd || fd == null;
+        if (keep || fd == dirfd(d) || (rlim_t)fd >= lim.rlim_cur)
+            continue;
+        if (dup2(null, (int)fd) < 0)
+            _exit(8);
+    }
+    closedir(d);
+    close(null);
 }

@@ -81,4 +81,13 @@ typedef void ack_fn(uint64_t ack, void *ctx);
  */
 void ack_read(int fd, ack_fn *fn, void *ctx, long want, long *count, uint64_t deadline);
 
+/**
+ * For a forked writer that the test kills at random moments, called first thing in the child: every descriptor it
+ * inherited except stdin, stdout, stderr and @p ack_fd is pointed at /dev/null (dup2, so no number is freed for a
+ * file the writer opens later). Check's message file is among them: every ck_assert that passes appends a record to
+ * it (faultio asserts on each allocation), and a writer killed in the middle of that write would leave half a record,
+ * which the runner cannot read past ("check_pack.c: Bad message type arg"). Exits with status 8 when it cannot.
+ */
+void leave_test_channels(int ack_fd);
+
 #endif
