@@ -45,7 +45,9 @@ void px_endpoint_report(px_proxy *p, px_pick pick, uint64_t rtt_ns, bool ok)
     /* TODO: an outcome: on success, the latency into the slot's histogram; on failure, count it. (Part 3: feed
      * the breaker, px_breaker_success/failure, log "ejected" when it opens, and mirror its verdict into the
      * balancer: px_balancer_set_available(!px_breaker_ejected). Without health checks, arm a timer for when the
-     * breaker allows a probe, so that one request tries the endpoint again.) A stale pick is ignored. */
+     * breaker allows a probe, so that one request tries the endpoint again; the timer runs on the loop's clock,
+     * read once per turn, so it may fire before px_breaker_allow agrees: then arm it again for the rest.) A stale
+     * pick is ignored. */
     (void)p, (void)pick, (void)rtt_ns, (void)ok;
 }
 

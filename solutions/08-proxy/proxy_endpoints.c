@@ -30,13 +30,21 @@ static void slot_retire(px_slot *s)
     s->live = false;
 }
 
-/* The breaker let its backoff pass: make the endpoint pickable again so exactly one request probes it. */
+static void slot_sync(px_slot *s, uint64_t now_ns);
+
+/* The breaker let its backoff pass: make the endpoint pickable again so exactly one request probes it. The timer ran
+ * on the loop's clock, read once per turn, which lags the clock the breaker keeps its probe_at_ns on by as long as
+ * the turn has taken so far: it can fire a little before the breaker allows the probe. Then it waits for the rest;
+ * returning without a timer would leave the endpoint ejected for ever, since no request can reach it to report. */
 static void probe_due(px_timer *t)
 {
     px_slot *s = PX_CONTAINER_OF(t, px_slot, probe_timer);
     px_proxy *p = s->proxy;
-    if (px_breaker_allow(&s->breaker, px_now_ns()))
+    uint64_t now = px_now_ns();
+    if (px_breaker_allow(&s->breaker, now))
         px_balancer_set_available(p->balancer, s->pick, true);
+    else
+        slot_sync(s, now);
 }
 
 /* Mirrors the breaker into the balancer, and arms the probe timer of an endpoint just ejected. */

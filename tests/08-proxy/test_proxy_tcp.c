@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "support.h"
+#include "proxy_impl.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -309,3 +310,44 @@ FT_TEST(3, proxy_without_health_checks_probes_an_ejected_endpoint_with_one_clien
     backend_free(&b);
 }
 FT_TIMEOUT(proxy_without_health_checks_probes_an_ejected_endpoint_with_one_client, 40);
+
+FT_TEST(3, a_probe_timer_that_fires_before_the_backoff_ends_waits_for_the_rest, 2,
+        "The probe timer runs on the loop's clock, read once per turn, while the breaker keeps probe_at_ns on the "
+        "clock read now: a timer armed late in a turn (here, long after the last turn) comes due that much early. "
+        "When the timer fires and px_breaker_allow() still says no, arm it again for the rest; returning without a "
+        "timer leaves the endpoint ejected for ever, since no request can reach it to report an outcome.")
+{
+    backend x = {.port = 9}, y = {.port = 10}; /* never started: the outcomes below are reported by hand */
+    backend *bs[] = {&x, &y};
+    char path[600];
+    snprintf(path, sizeof path, "%s/endpoints", scratch_dir());
+    endpoints_write(path, bs, 2, NULL);
+    px_options o = PX_OPTIONS_DEFAULTS;
+    o.endpoints_file = path;
+    o.balancer = PX_BALANCE_ROUND_ROBIN;
+    o.health_interval_ms = 0;
+    o.max_failures = 2;
+    o.seed = 8;
+    o.quiet = true;
+    px_proxy *p;
+    char err[256] = "";
+    ck_assert_msg(px_proxy_create(&o, &p, err, sizeof err) == 0, "px_proxy_create failed: %s", err);
+    ck_assert_int_ge(px_loop_run_once(p->loop, 0), 0); /* the loop reads its clock */
+    poll(NULL, 0, 400); /* not a wait for anything: the loop's now is 400 ms old when the probe timer is armed */
+    px_pick pick;
+    ck_assert_int_eq(px_endpoint_pick(p, &pick), 0);
+    px_slot *slot = px_endpoint_slot(p, pick);
+    ck_assert(slot != NULL);
+    px_endpoint_report(p, pick, 0, false);
+    px_endpoint_report(p, pick, 0, false);
+    px_endpoint_release(p, pick, 0, false);
+    ck_assert_msg(px_breaker_ejected(&slot->breaker), "two failures with --max-failures 2 did not eject the endpoint");
+    uint64_t deadline = ft_now_ms() + 5000; /* the first backoff is at most a second */
+    while (slot->breaker.state == PX_BREAKER_OPEN && ft_now_ms() < deadline)
+        ck_assert_int_ge(px_loop_run_once(p->loop, 20), 0);
+    ck_assert_msg(slot->breaker.state == PX_BREAKER_PROBING,
+                  "the breaker's backoff is over but no probe was let through (its timer came due early and was "
+                  "not armed again)");
+    px_proxy_destroy(p);
+}
+FT_TIMEOUT(a_probe_timer_that_fires_before_the_backoff_ends_waits_for_the_rest, 20);
