@@ -273,6 +273,55 @@ void many_clients_echo(uint16_t port, int n, int rounds)
     free(lens);
 }
 
+size_t push_until_stalled(int fd, const uint8_t *msg, size_t budget, int quiet_ms)
+{
+    size_t sent = 0;
+    int64_t last_progress = now_ms();
+    while (sent < budget && now_ms() - last_progress < quiet_ms) {
+        ssize_t n = send(fd, msg + sent, budget - sent, MSG_NOSIGNAL);
+        if (n > 0) {
+            sent += (size_t)n;
+            last_progress = now_ms();
+        } else {
+            sleep_ms(5); /* the window is full: look again shortly, until the quiet period is over */
+        }
+    }
+    return sent;
+}
+
+void read_back_exact(int fd, const uint8_t *msg, size_t sent, int timeout_ms)
+{
+    uint8_t *back = malloc(sent ? sent : 1);
+    ck_assert(back != NULL);
+    size_t got = 0;
+    int64_t deadline = now_ms() + timeout_ms;
+    while (got < sent && now_ms() < deadline) {
+        ssize_t n = recv(fd, back + got, sent - got, 0);
+        if (n > 0)
+            got += (size_t)n;
+        else
+            ck_assert_msg(n < 0 && errno == EAGAIN, "the slow reader's connection ended after %zu bytes", got);
+        if (n < 0)
+            sleep_ms(1);
+    }
+    ck_assert_msg(got == sent && memcmp(back, msg, sent) == 0, "the slow reader got %zu of %zu bytes back", got, sent);
+    free(back);
+}
+
+int connect_until_refused(uint16_t port, int timeout_ms)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+    int fd;
+    while (((fd = tcp_try_connect(port)) >= 0 || fd == -ECONNRESET) && now_ms() < deadline) {
+        if (fd >= 0)
+            close(fd);
+        sleep_ms(10);
+    }
+    if (fd >= 0)
+        close(fd);
+    return fd;
+}
+
 /* ---- the server in a child ------------------------------------------------------------------------------------ */
 
 /* Leaves room for exactly `room` more descriptors: the soft limit is set just above the room-th free fd number.

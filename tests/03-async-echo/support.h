@@ -71,6 +71,19 @@ peer_end wait_closed(int fd, int timeout_ms);
  */
 void many_clients_echo(uint16_t port, int n, int rounds);
 
+/**
+ * Sends @p msg on the non-blocking @p fd, reading nothing, until @p budget bytes went or none could be sent for
+ * @p quiet_ms: every buffer between the client and the server is full. Returns the bytes sent.
+ */
+size_t push_until_stalled(int fd, const uint8_t *msg, size_t budget, int quiet_ms);
+/** Reads @p sent bytes from the non-blocking @p fd within @p timeout_ms and fails unless they equal @p msg. */
+void read_back_exact(int fd, const uint8_t *msg, size_t sent, int timeout_ms);
+/**
+ * Connects to 127.0.0.1:@p port until the kernel refuses (the listener is closed), closing what gets through, for at
+ * most @p timeout_ms. Returns the last attempt's result: -ECONNREFUSED when the listener is gone.
+ */
+int connect_until_refused(uint16_t port, int timeout_ms);
+
 /** A pair of connected loopback TCP sockets (a[0] the "server" side, a[1] the peer). */
 void tcp_pair(int fds[2]);
 

@@ -217,16 +217,7 @@ FT_TEST(4, a_slow_reader_is_bounded_and_does_not_slow_the_others, 3,
     ck_assert(msg != NULL);
     fill_random(msg, BUDGET, 21);
     set_nonblocking(slow);
-    size_t sent = 0;
-    int64_t last_progress = now_ms();
-    while (sent < BUDGET && now_ms() - last_progress < scaled(300, 2000)) {
-        ssize_t n = send(slow, msg + sent, BUDGET - sent, MSG_NOSIGNAL);
-        if (n > 0) {
-            sent += (size_t)n;
-            last_progress = now_ms();
-        } else
-            sleep_ms(5);
-    }
+    size_t sent = push_until_stalled(slow, msg, BUDGET, scaled(300, 2000));
     ck_assert_msg(sent < BUDGET, "the server accepted all %d MiB from a client that reads nothing", BUDGET >> 20);
     long cpu0 = cpu_ms(ts.pid);
     int64_t t0 = now_ms();
@@ -237,23 +228,9 @@ FT_TEST(4, a_slow_reader_is_bounded_and_does_not_slow_the_others, 3,
     ck_assert_msg(spent * 4 < wall, "the server used %ld ms of CPU in %ld ms while backpressured: it spins", spent, wall);
     long grown = rss_kb(ts.pid) - rss0;
     ck_assert_msg(grown < 8 * 1024, "the server grew by %ld KiB for one slow reader", grown);
-    uint8_t *back = malloc(sent);
-    ck_assert(back != NULL);
-    size_t got = 0;
-    int64_t deadline = now_ms() + scaled(5000, 60000);
-    while (got < sent && now_ms() < deadline) {
-        ssize_t n = recv(slow, back + got, sent - got, 0);
-        if (n > 0)
-            got += (size_t)n;
-        else
-            ck_assert_msg(n < 0 && errno == EAGAIN, "the slow reader's connection ended after %zu bytes", got);
-        if (n < 0)
-            sleep_ms(1);
-    }
-    ck_assert_msg(got == sent && memcmp(back, msg, sent) == 0, "the slow reader got %zu of %zu bytes back", got, sent);
+    read_back_exact(slow, msg, sent, scaled(5000, 60000));
     close(slow);
     close(fast);
-    free(back);
     free(msg);
     server_stop(&ts, SIGTERM, STOP_MS, false);
 }

@@ -131,13 +131,7 @@ FT_TEST(5, shutdown_refuses_new_clients_and_a_stuck_peer_cannot_hold_it_forever,
     /* The listener closes when the loop reads the signal: poll for the refusal instead of guessing how long a
      * busy machine takes to run the server. A connect that still succeeds only reached the backlog: close it. One
      * that was in the backlog as the listener closed is reset: the closing was under way, so ask again. */
-    int64_t deadline = now_ms() + EXIT_MS;
-    int fd;
-    while (((fd = tcp_try_connect(ts.port)) >= 0 || fd == -ECONNRESET) && now_ms() < deadline) {
-        if (fd >= 0)
-            close(fd);
-        sleep_ms(10);
-    }
+    int fd = connect_until_refused(ts.port, EXIT_MS);
     ck_assert_msg(fd == -ECONNREFUSED, "a connect %d ms after SIGINT %s", EXIT_MS,
                   fd >= 0 ? "still succeeded" : strerror(-fd));
     assert_server_alive(&ts); /* refused while still draining the stuck peer: the listener closed first */
