@@ -57,7 +57,8 @@ bool ws_conn_flush(conn *c)
 void ws_conn_respond(conn *c, ws_response r)
 {
     /* TODO: abort unless called on the worker's own thread (pthread_equal with w->owner): another thread must
-     * post instead. Close after a refused request, a request without keep-alive, or while draining; HEAD gets
+     * post instead. Close after a refused request, a request without keep-alive, or while draining (the worker's
+     * draining, or the service's stopping: the worker hears of the drain one turn late); HEAD gets
      * no body. Grow `out` to fit, ws_http_format() into it (a 500 if that fails), ws_stats_record() the status and the
      * latency since started_ms, write the access log line when asked, and end the request: busy = false. */
     (void)c, (void)r;

@@ -114,7 +114,7 @@ struct ws_service {
     int sig_fd;                     /**< home loop only: the signalfd of SIGTERM and SIGINT, owned */
     ws_watch sig_watch;             /**< home loop only: its watch */
     ws_timer drain_timer;           /**< home loop only: the drain's deadline */
-    bool stopping;                  /**< home loop only: a signal came, the drain has begun */
+    atomic_bool stopping;           /**< set on the home loop when a signal came; any thread reads it */
     size_t drained;                 /**< home loop only: workers that reported no connection left */
     svc_counters stats;             /**< any thread: relaxed atomics */
 };

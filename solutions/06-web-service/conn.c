@@ -96,7 +96,9 @@ void ws_conn_respond(conn *c, ws_response r)
     }
     const ws_request *req = &c->parser.req;
     bool parsed = c->parser.error == WS_STATUS_OK;
-    r.close = r.close || !parsed || !req->keep_alive || c->w->draining;
+    /* The service's flag as well as the worker's: the drain reaches this worker as a posted task, which runs after
+     * the fd callbacks of its turn, so an answer that completes in the same turn would not see w->draining yet. */
+    r.close = r.close || !parsed || !req->keep_alive || c->w->draining || atomic_load(&s->stopping);
     r.head = parsed && req->method == WS_HEAD;
     size_t need = c->out_len + r.body.len + 512;
     if (need > c->out_cap) {
