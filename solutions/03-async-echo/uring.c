@@ -166,6 +166,16 @@ static void start_send(ae_uring_server *s, ae_uconn *c)
     c->sending = true;
 }
 
+/* Parks @p c until a buffer comes back to the ring (feed_starved arms its receive then). */
+static void park(ae_uring_server *s, ae_uconn *c)
+{
+    if (c->waiting_buffer)
+        return;
+    c->waiting_buffer = true;
+    c->next_starved = s->starved;
+    s->starved = c;
+}
+
 static void starved_remove(ae_uring_server *s, ae_uconn *c)
 {
     for (ae_uconn **p = &s->starved; c->waiting_buffer && *p; p = &(*p)->next_starved)
@@ -224,9 +234,7 @@ static void step(ae_uring_server *s, ae_uconn *c)
         if (s->bufs_held < AE_URING_BUFS) {
             arm_recv(s, c);
         } else { /* every buffer is owed somewhere: wait for one to come back */
-            c->waiting_buffer = true;
-            c->next_starved = s->starved;
-            s->starved = c;
+            park(s, c);
         }
     }
     if (!want_more && c->recv_armed && !c->recv_cancelling) { /* backpressure: take no more of this peer's bytes */
@@ -287,11 +295,7 @@ static void on_recv(ae_uring_server *s, ae_uconn *c, const struct io_uring_cqe *
         c->peer_done = true;
     } else if (cqe->res == -ENOBUFS) {
         s->stats.no_buffers++;
-        if (!c->waiting_buffer) {
-            c->waiting_buffer = true;
-            c->next_starved = s->starved;
-            s->starved = c;
-        }
+        park(s, c);
     } else if (cqe->res < 0 && cqe->res != -ECANCELED) {
         c->peer_done = c->broken = true;
     }
