@@ -40,12 +40,16 @@ static const fv_type S24_TYPE = {FV_LAYOUT_OF(s24), NULL, "s24"};
 #define IMPL_NAME "ferrite-typed"
 FV_DEFINE_TYPED(u32vec, uint32_t)
 FV_DEFINE_TYPED(s24vec, s24)
+#define NEW_U32(v) u32vec_new((v), &U32_TYPE, NULL)
+#define NEW_S24(v) s24vec_new((v), &S24_TYPE, NULL)
 #define PUSH_U32(v, x) u32vec_push((v), (x))
 #define POP_U32(v, out) u32vec_pop((v), (out))
 #define PUSH_S24(v, e) s24vec_push((v), (e))
 #define POP_S24(v, out) s24vec_pop((v), (out))
 #else
 #define IMPL_NAME "ferrite"
+#define NEW_U32(v) fv_new((v), &U32_TYPE, NULL)
+#define NEW_S24(v) fv_new((v), &S24_TYPE, NULL)
 #define PUSH_U32(v, x) fv_push((v), &(x))
 #define POP_U32(v, out) fv_pop((v), (out))
 #define PUSH_S24(v, e) fv_push((v), &(e))
@@ -81,7 +85,7 @@ static void die(const char *what, fv_status st)
 static uint64_t run_u32(size_t n)
 {
     fv_vec v;
-    fv_status st = fv_new(&v, &U32_TYPE, NULL);
+    fv_status st = NEW_U32(&v);
     if (st != FV_OK)
         die("fv_new", st);
     for (size_t i = 0; i < n; i++) {
@@ -102,7 +106,7 @@ static uint64_t run_u32(size_t n)
 static uint64_t run_s24(size_t n)
 {
     fv_vec v;
-    fv_status st = fv_new(&v, &S24_TYPE, NULL);
+    fv_status st = NEW_S24(&v);
     if (st != FV_OK)
         die("fv_new", st);
     for (size_t i = 0; i < n; i++) {

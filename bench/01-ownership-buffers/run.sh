@@ -2,16 +2,28 @@
 # Chapter 01 benchmark: push then pop through the fv_ vector (generic calls, and typed inline hot paths), Rust's
 # Vec and C++'s std::vector, in one run.
 #
-# Builds the three programs into $BUILD/bench/01-ownership-buffers/ (never into the source tree), runs them
-# round-robin (ferrite, rust, c++, ferrite, rust, c++ ...) so that whatever else the machine is doing hits all three
-# alike, and prints median times and ratios. Exits 0 whether or not the target is met; non-zero only when the
-# fv_ program cannot be built or gives a wrong answer.
+# Builds the four programs into $BUILD/bench/01-ownership-buffers/ (never into the source tree), runs them in
+# rounds, each program once per workload and round, starting each round with the next program (round 1: generic,
+# typed, rust, c++; round 2: typed, rust, c++, generic ...) so that neither whatever else the machine is doing nor
+# the program that ran just before falls on one contender more than another, and prints median times and ratios.
+# The target is judged on paired ratios: typed over rust within each round, then the median of those, with a
+# distribution-free 95 % interval. Exits 0 whether or not the target is met; non-zero only when the fv_ program
+# cannot be built or gives a wrong answer.
+#
+# Two sizes. Full size: one repetition per process, a buffer of 400 MB (u32) or 240 MB (s24) faulted in from
+# fresh pages, where the kernel and the memory set the time. In cache: the same loops over 10^6 u32 / 10^5 structs,
+# repeated in one process (200 / 1000 times, the median repetition kept), where the buffer is reused from the
+# malloc heap and the vectors' own code sets the time.
 #
 # Environment:
 #   IMPL=solutions|chapters|<dir>  whose rawvec.c/vec.c/vec_iter.c to benchmark (default: solutions); the given
 #                                  rawvec_given.c always comes from chapters/
-#   REPS=5                         rounds; each round runs every program once per workload
-#   N_U32=100000000 N_S24=10000000 elements per workload
+#   REPS=11                        rounds; each round runs every program once per workload and size
+#   N_U32=100000000 N_S24=10000000 elements per workload at full size
+#   CACHE=1                        0 leaves out the in-cache size
+#   PIN=<cpu>                      the CPU every run is pinned to (default: the last one); PIN=none lets the
+#                                  scheduler choose. On this kind of virtual machine the same loop can take 1.4
+#                                  times as long on one virtual CPU as on the other (README, "Measuring it").
 #   HUGEPAGES=1                    ask glibc's malloc for transparent huge pages (all three programs alike)
 #   CC=gcc CXX=g++ RUSTC=rustc BUILD=build
 #   RECORD=0                       leave the committed record (results.tsv, results.meta) as it is
@@ -20,9 +32,22 @@ set -euo pipefail
 CH=01-ownership-buffers
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"  # ROOT, IMPL, IMPL_TAG, CC, BUILD, SRC, OUT
 
-REPS=${REPS:-5}
+REPS=${REPS:-11}
 N_U32=${N_U32:-100000000}
 N_S24=${N_S24:-10000000}
+CACHE=${CACHE:-1}
+PIN=${PIN:-$(($(nproc) - 1))}
+pin=()
+if [[ $PIN != none ]]; then
+    if ! taskset -c "$PIN" true 2>/dev/null; then
+        echo "bench: PIN=$PIN is not a CPU this process may run on (taskset, from util-linux, pins the runs)" >&2
+        exit 2
+    fi
+    pin=(taskset -c "$PIN")
+fi
+# The in-cache size: elements and repetitions in one process (fixed: the README's per-element figures use them).
+N_U32C=1000000 REPS_U32C=200
+N_S24C=100000 REPS_S24C=1000
 CXX=${CXX:-g++}
 RUSTC=${RUSTC:-rustc}
 
@@ -90,16 +115,31 @@ else
     bench_note "c++: not measured: $CXX not found (Debian package: apt-get install g++)"
 fi
 
-# ---- run, round-robin -----------------------------------------------------------------------------------------
-# One line per run in the TSV: program, workload, wall ms, user ms, sys ms.
+# ---- run, in rounds ------------------------------------------------------------------------------------------
+# One line per run in the TSV: program, workload, wall ms, user ms, sys ms, round. Full-size workloads (u32, s24)
+# time one repetition; in-cache ones (u32c, s24c) keep the program's median repetition as the wall time and no
+# CPU split: a repetition lasts well under one 4 ms tick of the kernel's CPU accounting, and after the first it
+# makes no system call and takes no page fault, so its time is user time whenever the process kept its core.
 TSV=$OUT/results-$IMPL_TAG.tsv
 : >"$TSV"
-declare -A N=([u32]=$N_U32 [s24]=$N_S24)
-echo "running $REPS rounds of: ${progs[*]} (u32 x $N_U32, s24 x $N_S24)${GLIBC_TUNABLES:+, $GLIBC_TUNABLES} ..."
+declare -A N=([u32]=$N_U32 [s24]=$N_S24 [u32c]=$N_U32C [s24c]=$N_S24C)
+declare -A TIMES=([u32]=1 [s24]=1 [u32c]=$REPS_U32C [s24c]=$REPS_S24C)
+declare -A ELEM=([u32]=u32 [s24]=s24 [u32c]=u32 [s24c]=s24)
+workloads=(u32 s24)
+if [[ $CACHE == 1 ]]; then workloads+=(u32c s24c); fi
+sizes="u32 x $N_U32, s24 x $N_S24"
+if [[ $CACHE == 1 ]]; then sizes+="; in cache: u32 x $N_U32C x $REPS_U32C, s24 x $N_S24C x $REPS_S24C"; fi
+echo "running $REPS rounds of: ${progs[*]}, each starting with the next program ($sizes)${GLIBC_TUNABLES:+, $GLIBC_TUNABLES}," \
+    "$([[ $PIN == none ]] && echo "on any CPU" || echo "on CPU $PIN") ..."
 for ((r = 1; r <= REPS; r++)); do
-    for w in u32 s24; do
-        for i in "${!progs[@]}"; do
-            if ! line=$("${bins[$i]}" "$w" "${N[$w]}" 1 | grep '^RUN '); then
+    for w in "${workloads[@]}"; do
+        for ((k = 0; k < ${#progs[@]}; k++)); do
+            i=$(((k + r - 1) % ${#progs[@]}))
+            # std::vector allocates the larger block before it frees the smaller, so glibc maps every block past
+            # its mmap threshold afresh: a repetition of C++'s is never in cache, and 20 to 100 times as slow.
+            if [[ ${progs[$i]} == c++ && ${TIMES[$w]} != 1 ]]; then continue; fi
+            if ! out=$("${pin[@]}" "${bins[$i]}" "${ELEM[$w]}" "${N[$w]}" "${TIMES[$w]}") || ! grep -q '^RESULT .* ok=1' <<<"$out"
+            then
                 echo "bench: ${progs[$i]} failed on $w (wrong checksum or an error above)" >&2
                 if [[ ${progs[$i]} == ferrite* ]]; then
                     echo "bench: the code in $IMPL/$CH must pass 'make check CH=01 IMPL=$IMPL' before it can be timed" >&2
@@ -107,8 +147,12 @@ for ((r = 1; r <= REPS; r++)); do
                 fi
                 continue
             fi
-            grep -q "checksum=" <<<"$line" || { echo "bench: bad output: $line" >&2; exit 1; }
-            printf '%s\t%s\t%s\n' "${progs[$i]}" "$w" "$(bench_fields ms user_ms sys_ms <<<"$line")" >>"$TSV"
+            if [[ ${TIMES[$w]} == 1 ]]; then
+                fields=$(grep -m1 '^RUN ' <<<"$out" | bench_fields ms user_ms sys_ms)
+            else
+                fields=$(grep -m1 '^RESULT ' <<<"$out" | bench_fields median_ms)$'\t\t'
+            fi
+            printf '%s\t%s\t%s\t%d\n' "${progs[$i]}" "$w" "$fields" "$r" >>"$TSV"
         done
     done
     printf '  round %d/%d done\n' "$r" "$REPS"
@@ -116,46 +160,94 @@ done
 
 # ---- report -------------------------------------------------------------------------------------------------
 # median PROG WORKLOAD COLUMN (3 = wall, 4 = user, 5 = sys); empty when the program has no result.
+# Full-size times have one decimal; in-cache ones, a fraction of a millisecond, three.
 median() {
-    awk -F'\t' -v p="$1" -v w="$2" -v c="$3" '$1 == p && $2 == w { print $c }' "$TSV" | bench_median %.1f
+    local fmt=%.1f
+    [[ ${TIMES[$2]} == 1 ]] || fmt=%.3f
+    awk -F'\t' -v p="$1" -v w="$2" -v c="$3" '$1 == p && $2 == w && $c != "" { print $c }' "$TSV" | bench_median $fmt
 }
 
-table() {  # table COLUMN TITLE
+# paired A B WORKLOAD COLUMN: "R LO HI" — the median R of A's time over B's within each round, and the order
+# statistics LO and HI of those ratios that bound a distribution-free interval of at least 95 % for their median
+# (the k-th smallest and largest, k the largest with P(Binomial(n, 1/2) < k) <= 2.5 %); LO and HI are "-" below
+# six rounds, too few for such an interval. Nothing when no round has both.
+paired() {
+    awk -F'\t' -v a="$1" -v b="$2" -v w="$3" -v c="$4" '
+        $2 == w && ($1 == a || $1 == b) && $c != "" { t[$1, $6] = $c; round[$6] = 1 }
+        END {
+            n = 0
+            for (r in round)
+                if ((a, r) in t && (b, r) in t && t[b, r] > 0) x[++n] = t[a, r] / t[b, r]
+            if (n == 0) exit
+            for (i = 2; i <= n; i++) { v = x[i]; for (j = i - 1; j >= 1 && x[j] > v; j--) x[j + 1] = x[j]; x[j + 1] = v }
+            med = n % 2 ? x[(n + 1) / 2] : (x[n / 2] + x[n / 2 + 1]) / 2
+            k = 0; cdf = 0; choose = 1
+            for (j = 0; j < n; j++) {
+                cdf += choose * 0.5 ^ n
+                if (cdf > 0.025) break
+                k = j + 1; choose = choose * (n - j) / (j + 1)
+            }
+            if (k >= 1) printf "%.2f %.2f %.2f\n", med, x[k], x[n + 1 - k]
+            else printf "%.2f - -\n", med
+        }' "$TSV"
+}
+
+table() {  # table COLUMN TITLE WORKLOAD...
+    local col=$1 title=$2
+    shift 2
     echo
-    echo "$2"
-    printf '  %-16s %9s %9s %9s %9s %12s %12s %12s\n' workload generic typed rust c++ \
+    echo "$title"
+    printf '  %-22s %9s %9s %9s %9s %12s %12s %12s\n' workload generic typed rust c++ \
         generic/rust typed/rust typed/c++
-    for w in u32 s24; do
-        local g t r c
-        g=$(median ferrite $w "$1") t=$(median ferrite-typed $w "$1")
-        r=$(median rust $w "$1") c=$(median c++ $w "$1")
-        printf '  %-16s %9s %9s %9s %9s %12s %12s %12s\n' "$w x ${N[$w]}" "$g" "$t" "${r:--}" "${c:--}" \
+    for w in "$@"; do
+        local g t r c label="$w x ${N[$w]}"
+        g=$(median ferrite $w "$col") t=$(median ferrite-typed $w "$col")
+        r=$(median rust $w "$col") c=$(median c++ $w "$col")
+        [[ ${TIMES[$w]} == 1 ]] || label="${ELEM[$w]} x ${N[$w]} x ${TIMES[$w]}"
+        printf '  %-22s %9s %9s %9s %9s %12s %12s %12s\n' "$label" "$g" "$t" "${r:--}" "${c:--}" \
             "$(bench_ratio "$g" "$r")" "$(bench_ratio "$t" "$r")" "$(bench_ratio "$t" "$c")"
     done
 }
 
 echo
 echo "chapter 01: push N elements into an empty vector (growth included), pop them all, free; IMPL=$IMPL"
-echo "medians of $REPS interleaved runs; $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M UTC')"
-table 3 "wall time (the target is judged on this)"
-table 4 "user CPU time (without the kernel's page faults, which all three pay alike)"
-
+echo "medians of $REPS rounds; $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M UTC')"
+table 3 "full size, wall time" u32 s24
+table 4 "full size, user CPU time (sampled at the kernel's tick: see the README)" u32 s24
+if [[ $CACHE == 1 ]]; then
+    table 3 "in cache, median repetition (user time: no system call, no page fault)" u32c s24c
+fi
 echo "generic = every push and pop a call to the chapter's functions (element size read at run time);"
 echo "typed   = the same functions behind FV_DEFINE_TYPED's inline hot paths (vec.h), as Rust monomorphises Vec<T>."
-# verdict PROG: whether PROG's median wall time is within 1.0x Rust's on every workload.
-verdict() {
-    local v=met detail=() w x
-    for w in u32 s24; do
-        x=$(bench_ratio "$(median "$1" $w 3)" "$(median rust $w 3)")
-        detail+=("$w $x")
-        if [[ $x == - ]]; then v="not judged (no result)"; break; fi
-        awk -v x="${x%x}" 'BEGIN { exit !(x > 1.0) }' && v=missed
+
+# judge PROG: the paired ratios of PROG over rust that the target names, one "measure workload R [LO-HI]" each;
+# VERDICT becomes met (every median at or under 1.00), missed, or "not judged" when a ratio is missing.
+judge() {
+    local m w p lines=() label
+    VERDICT=met
+    for m in "3 wall" "4 user"; do
+        for w in "${workloads[@]}"; do
+            [[ ${TIMES[$w]} == 1 || $m == 3* ]] || continue
+            label="${m#* } $w"
+            [[ ${TIMES[$w]} == 1 ]] || label="in-cache ${ELEM[$w]}"
+            read -r -a p <<<"$(paired "$1" rust "$w" "${m%% *}")"
+            if ((${#p[@]} == 0)); then VERDICT="not judged (no result)"; continue; fi
+            lines+=("$label ${p[0]}x [${p[1]}-${p[2]}]")
+            awk -v x="${p[0]}" 'BEGIN { exit !(x > 1.0) }' && [[ $VERDICT == met ]] && VERDICT=missed
+        done
     done
-    echo "$v (${detail[*]})"
+    JUDGED=$(printf '%s, ' "${lines[@]}")
+    JUDGED=${JUDGED%, }
 }
 echo
-echo "target ≤ 1.0× Rust, typed hot path:   $(verdict ferrite-typed)"
-echo "           for reference, generic calls: $(verdict ferrite)"
+echo "target ≤ 1.0× Rust, typed hot path, wall and user time on both workloads; the median of the $REPS rounds'"
+echo "typed/rust ratios, with its 95 % interval (a ratio whose interval holds 1.00 is inside this machine's noise):"
+judge ferrite-typed
+echo "  typed:   $VERDICT ($JUDGED)"
+bench_meta "paired typed/rust" "$VERDICT ($JUDGED)"
+judge ferrite
+echo "  generic, for reference: $VERDICT ($JUDGED)"
+bench_meta "paired generic/rust" "$JUDGED"
 echo "raw runs: $TSV"
 
 # ---- summary for the documentation site ------------------------------------------------------------------------
@@ -164,18 +256,18 @@ bench_summary_begin
 declare -A WHAT=([u32]="u32" [s24]="24-byte structs")
 # peers PROG: the contenders a ferrite bar is compared with (none for the peers themselves).
 peers() { if [[ $1 == ferrite* ]]; then echo "rust,c++"; fi; }
-# One chart per measure ("COLUMN title") and workload; the target (≤ 1.0× Rust) is Rust's wall time.
-for measure in "3 wall time" "4 user CPU time"; do
-    for w in u32 s24; do
-        target=
-        if [[ $measure == 3* ]]; then target=$(median rust $w 3); fi
-        for p in "ferrite generic:ferrite" "ferrite typed:ferrite-typed" "rust:rust" "c++:c++"; do
-            bench_summary_row "push then pop $(bench_count "${N[$w]}") ${WHAT[$w]} — ${measure#* }" "${p%%:*}" \
-                "$(median "${p#*:}" $w "${measure%% *}")" ms lower "$target" "$(peers "${p#*:}")"
-        done
+# One chart per measure ("COLUMN title") and workload; the target (≤ 1.0× Rust) is Rust's median.
+charts=("3 u32 wall time" "3 s24 wall time" "4 u32 user CPU time" "4 s24 user CPU time")
+if [[ $CACHE == 1 ]]; then charts+=("3 u32c time per repetition, in cache" "3 s24c time per repetition, in cache"); fi
+for chart in "${charts[@]}"; do
+    read -r col w title <<<"$chart"
+    target=$(median rust "$w" "$col")
+    for p in "ferrite generic:ferrite" "ferrite typed:ferrite-typed" "rust:rust" "c++:c++"; do
+        bench_summary_row "push then pop $(bench_count "${N[$w]}") ${WHAT[${ELEM[$w]}]} — $title" "${p%%:*}" \
+            "$(median "${p#*:}" "$w" "$col")" ms lower "$target" "$(peers "${p#*:}")"
     done
 done
 bench_summary_meta "chapter 01: push N elements into an empty vector" \
-    "(growth included), pop them all, free; IMPL=$IMPL; medians of $REPS interleaved runs"
+    "(growth included), pop them all, free; IMPL=$IMPL; medians of $REPS rounds, each starting with the next program"
 HUGEPAGES=${HUGEPAGES:-0}
-bench_record REPS N_U32 N_S24 HUGEPAGES
+bench_record REPS N_U32 N_S24 CACHE PIN HUGEPAGES

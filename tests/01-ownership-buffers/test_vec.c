@@ -357,3 +357,46 @@ FT_TEST(2, push_and_get_copy_exactly_elem_size_bytes, 1,
         ASSERT_NO_LIVE_BLOCKS(&ca);
     }
 }
+
+/* The typed layer of vec.h over the generic functions, as the benchmark uses it. */
+FV_DEFINE_TYPED(u32vec, uint32_t)
+
+FT_TEST(2, typed_push_and_pop_grow_and_fail_like_the_generic_calls, 1,
+        "FV_DEFINE_TYPED's new, push and pop are inline wrappers over your fv_new and fv_reserve (growth: 4, 8, "
+        "16 from empty) and read the same len and buf fields; a push that cannot grow must return the error and "
+        "leave the vector as it was, and pop hands the elements back last first.")
+{
+    counting_alloc ca;
+    ca_init(&ca);
+    fv_vec v;
+    ck_assert_int_eq(u32vec_new(&v, &u32_type, &ca.iface), FV_OK);
+    ck_assert_uint_eq(fv_len(&v), 0);
+    ck_assert_uint_eq(ca_calls(&ca), 0);
+    const size_t caps[9] = {4, 4, 4, 4, 8, 8, 8, 8, 16};
+    for (uint32_t i = 0; i < 9; i++) {
+        ck_assert_int_eq(u32vec_push(&v, 10 * i), FV_OK);
+        ck_assert_uint_eq(fv_len(&v), i + 1);
+        ck_assert_uint_eq(fv_capacity(&v), caps[i]);
+    }
+    ASSERT_U32S(&v, 0, 10, 20, 30, 40, 50, 60, 70, 80);
+
+    for (uint32_t i = 9; i < 16; i++)
+        ck_assert_int_eq(u32vec_push(&v, 10 * i), FV_OK);
+    fv_vec saved = v;
+    ca_fail_all(&ca, true);
+    ck_assert_int_eq(u32vec_push(&v, 999), FV_ERR_ALLOC);
+    ck_assert_mem_eq(&v, &saved, sizeof v);
+    ca_fail_all(&ca, false);
+
+    uint32_t out = 0;
+    for (uint32_t want = 16; want-- > 0;) {
+        ck_assert(u32vec_pop(&v, &out));
+        ck_assert_uint_eq(out, 10 * want);
+    }
+    out = 0xfeed;
+    ck_assert(!u32vec_pop(&v, &out));
+    ck_assert_uint_eq(out, 0xfeed);
+    ck_assert_uint_eq(fv_capacity(&v), 16);
+    release_vec(&v);
+    ASSERT_NO_LIVE_BLOCKS(&ca);
+}
