@@ -393,9 +393,9 @@ void fv_drain_end(fv_drain *d);
 #define FV_DEFINE_TYPED(NAME, T)                                                                                     \
     /* Growth, out of line and marked cold (std: `#[inline(never)] fn grow_one`); it leaves the length alone. */     \
     static __attribute__((noinline, cold)) fv_status NAME##_grow_one(fv_vec *v) { return fv_reserve(v, 1); }         \
-    /* fv_new(), then the length it set, stored again where the caller's compiler sees it: a fact for the          \
+    /* fv_new(), then the length it set, stored again where the caller's compiler sees it: a fact for the            \
      * optimiser (std: `Vec::new` is a `const fn` inlined into its caller), at the price of one store per vector. */ \
-    static inline FT_MUST_USE fv_status NAME##_new(fv_vec *out, const fv_type *type, const fv_allocator *alloc)     \
+    static inline FT_MUST_USE fv_status NAME##_new(fv_vec *out, const fv_type *type, const fv_allocator *alloc)      \
     {                                                                                                                \
         assert(type->layout.size == sizeof(T) && type->layout.align == _Alignof(T));                                 \
         fv_status st = fv_new(out, type, alloc);                                                                     \
