@@ -21,6 +21,9 @@
 #   REPS=11                        rounds; each round runs every program once per workload and size
 #   N_U32=100000000 N_S24=10000000 elements per workload at full size
 #   CACHE=1                        0 leaves out the in-cache size
+#   ALIGN_LOOPS=64                 align every loop of all four programs to 64 bytes (gcc -falign-loops, LLVM
+#                                  -align-loops); default 0, each compiler's own placement (README, "Where the
+#                                  loop lands")
 #   PIN=<cpu>                      the CPU every run is pinned to (default: the last one); PIN=none lets the
 #                                  scheduler choose. On this kind of virtual machine the same loop can take 1.4
 #                                  times as long on one virtual CPU as on the other (README, "Measuring it").
@@ -37,6 +40,10 @@ N_U32=${N_U32:-100000000}
 N_S24=${N_S24:-10000000}
 CACHE=${CACHE:-1}
 PIN=${PIN:-$(($(nproc) - 1))}
+ALIGN_LOOPS=${ALIGN_LOOPS:-0}
+[[ $ALIGN_LOOPS =~ ^[0-9]+$ ]] || { echo "bench: ALIGN_LOOPS must be 0 or a power of two, not '$ALIGN_LOOPS'" >&2; exit 2; }
+align_c=() align_rs=()
+if ((ALIGN_LOOPS > 0)); then align_c=("-falign-loops=$ALIGN_LOOPS") align_rs=(-C "llvm-args=-align-loops=$ALIGN_LOOPS"); fi
 pin=()
 if [[ $PIN != none ]]; then
     if ! taskset -c "$PIN" true 2>/dev/null; then
@@ -67,10 +74,10 @@ mkdir -p "$OUT/obj-$IMPL_TAG"
 
 # Every .c file of the chapter's library, with its path: the sources from $IMPL and the given files from chapters/.
 lib_srcs=$(bench_chapter_var CHAPTER_SRCS)
-C_FLAGS=(-std=c17 -Wall -Wextra -Werror -O2 -flto -DNDEBUG "-Ichapters/$CH" -Ichapters/include)
+C_FLAGS=(-std=c17 -Wall -Wextra -Werror -O2 -flto -DNDEBUG "${align_c[@]}" "-Ichapters/$CH" -Ichapters/include)
 C_BIN=$OUT/bench_vec-$IMPL_TAG
 objs=()
-echo "building ($IMPL, $CC -O2 -flto -DNDEBUG) ..."
+echo "building ($IMPL, $CC -O2 -flto -DNDEBUG${align_c[*]:+ ${align_c[*]}}) ..."
 for src in $lib_srcs $SRC/bench_vec.c; do
     if [[ ! -f $src ]]; then
         echo "bench: $src is missing; chapter $CH needs: $lib_srcs" >&2
@@ -83,7 +90,7 @@ done
 # At link time GCC inlines across files and then warns about copies of sizes the element can never have (the
 # cases of a switch on a run-time size it cannot rule out); each file already compiled clean under -Werror, so
 # those two false alarms are silenced here and every other warning still shows.
-LINK_FLAGS=(-O2 -flto -Wno-stringop-overread -Wno-stringop-overflow)
+LINK_FLAGS=(-O2 -flto "${align_c[@]}" -Wno-stringop-overread -Wno-stringop-overflow)
 "$CC" "${LINK_FLAGS[@]}" "${objs[@]}" -o "$C_BIN" || { echo "bench: linking $C_BIN failed (see above)" >&2; exit 1; }
 # The same loops through FV_DEFINE_TYPED's inline hot paths (vec.h); C_FLAGS' -DNDEBUG drops their layout
 # assertion too.
@@ -96,8 +103,8 @@ T_BIN=$OUT/bench_vec_typed-$IMPL_TAG
 progs=(ferrite ferrite-typed)
 bins=("$C_BIN" "$T_BIN")
 if command -v "$RUSTC" >/dev/null; then
-    echo "building (rustc -O) ..."
-    "$RUSTC" -O --edition 2021 "$SRC/vec_bench.rs" -o "$OUT/vec_bench_rs"
+    echo "building (rustc -O${align_rs[*]:+ ${align_rs[*]}}) ..."
+    "$RUSTC" -O --edition 2021 "${align_rs[@]}" "$SRC/vec_bench.rs" -o "$OUT/vec_bench_rs"
     progs+=(rust)
     bins+=("$OUT/vec_bench_rs")
     bench_meta peer "rust: std's Vec, $(bench_version "$RUSTC" --version)"
@@ -106,8 +113,8 @@ else
         "or Debian's package: apt-get install rustc)"
 fi
 if command -v "$CXX" >/dev/null; then
-    echo "building ($CXX -O2) ..."
-    "$CXX" -std=c++17 -Wall -Wextra -Werror -O2 "$SRC/vec_bench.cpp" -o "$OUT/vec_bench_cpp"
+    echo "building ($CXX -O2${align_c[*]:+ ${align_c[*]}}) ..."
+    "$CXX" -std=c++17 -Wall -Wextra -Werror -O2 "${align_c[@]}" "$SRC/vec_bench.cpp" -o "$OUT/vec_bench_cpp"
     progs+=(c++)
     bins+=("$OUT/vec_bench_cpp")
     bench_meta peer "c++: std::vector, $(bench_version "$CXX" --version), libstdc++"
@@ -159,8 +166,8 @@ for ((r = 1; r <= REPS; r++)); do
 done
 
 # ---- report -------------------------------------------------------------------------------------------------
-# median PROG WORKLOAD COLUMN (3 = wall, 4 = user, 5 = sys); empty when the program has no result.
-# Full-size times have one decimal; in-cache ones, a fraction of a millisecond, three.
+# median PROG WORKLOAD COLUMN (3 = wall, 4 = user, 5 = sys): the median of PROG's rounds; empty when the program
+# has no result. Full-size times have one decimal; in-cache ones, a fraction of a millisecond, three.
 median() {
     local fmt=%.1f
     [[ ${TIMES[$2]} == 1 ]] || fmt=%.3f
@@ -228,10 +235,10 @@ judge() {
     for m in "3 wall" "4 user"; do
         for w in "${workloads[@]}"; do
             [[ ${TIMES[$w]} == 1 || $m == 3* ]] || continue
-            label="${m#* } $w"
-            [[ ${TIMES[$w]} == 1 ]] || label="in-cache ${ELEM[$w]}"
             read -r -a p <<<"$(paired "$1" rust "$w" "${m%% *}")"
             if ((${#p[@]} == 0)); then VERDICT="not judged (no result)"; continue; fi
+            label="${m#* } $w"
+            [[ ${TIMES[$w]} == 1 ]] || label="in-cache ${ELEM[$w]}"
             lines+=("$label ${p[0]}x [${p[1]}-${p[2]}]")
             awk -v x="${p[0]}" 'BEGIN { exit !(x > 1.0) }' && [[ $VERDICT == met ]] && VERDICT=missed
         done
@@ -270,4 +277,4 @@ done
 bench_summary_meta "chapter 01: push N elements into an empty vector" \
     "(growth included), pop them all, free; IMPL=$IMPL; medians of $REPS rounds, each starting with the next program"
 HUGEPAGES=${HUGEPAGES:-0}
-bench_record REPS N_U32 N_S24 CACHE PIN HUGEPAGES
+bench_record REPS N_U32 N_S24 CACHE PIN ALIGN_LOOPS HUGEPAGES
