@@ -32,11 +32,13 @@ px_slot *px_endpoint_slot(px_proxy *p, px_pick pick)
     return NULL;
 }
 
-int px_endpoint_pick(px_proxy *p, px_pick *out)
+int px_endpoint_pick(px_proxy *p, const px_pick *avoid, size_t n_avoid, px_pick *out)
 {
     /* TODO (part 2): px_balancer_pick and count the request on its slot. (Part 3: a pick of an endpoint whose
-     * breaker is probing is the probe — make the endpoint unavailable until its outcome is known.) */
-    (void)p, (void)out;
+     * breaker is probing is the probe — make the endpoint unavailable until its outcome is known. And a retry's
+     * pick leaves out the endpoints in @p avoid: make each one that is available unavailable for this one pick,
+     * then available again; only when nothing else could be picked, pick among them.) */
+    (void)p, (void)avoid, (void)n_avoid, (void)out;
     return -ENOSYS;
 }
 

@@ -55,6 +55,8 @@ struct px_session {
     px_pick pick;        /**< the endpoint being tried or used */
     bool picked;         /**< the balancer counts this session in flight at `pick` */
     uint32_t attempts;   /**< connect attempts so far */
+    px_pick failed[4];   /**< endpoints this connect (tcp) or request (http) has failed on so far, oldest first */
+    uint32_t nfailed;    /**< how many of `failed` hold one */
     uint64_t started_ms; /**< accepted at, on the loop's clock */
     uint64_t connect_ns; /**< when the current connect started */
     uint64_t rtt_ns;     /**< how long the successful connect took: the balancer's latency sample */
@@ -135,10 +137,20 @@ FT_MUST_USE int px_endpoints_reload(px_proxy *p, char *err, size_t err_len);
 /**
  * @brief proxy_endpoints.c: picks an endpoint (counted in flight until px_endpoint_release()); a pick of an
  *        endpoint whose breaker is probing is its probe.
- * @return 0, or -EHOSTUNREACH when no endpoint is available.
- * @rust `poll_ready` then `call` on a `tower::balance::p2c::Balance`
+ *
+ * A retry names the endpoints its request has already failed on: they are left out of this one pick, so that the
+ * retry goes to another endpoint whenever another is available, and only when none is does the pick fall back to
+ * them. Without it a balancer that still rates a dead endpoint well (its failures were fast, and its breaker has
+ * not opened yet) can hand one request the same dead endpoint for every attempt.
+ * @param p the proxy.
+ * @param avoid @p n_avoid picks (borrowed, read during the call; NULL when @p n_avoid is 0); stale ones are ignored.
+ * @param n_avoid how many; at most 32.
+ * @param[out] out the pick.
+ * @return 0, or -EHOSTUNREACH when no endpoint is available, the avoided ones included.
+ * @rust `poll_ready` then `call` on a `tower::balance::p2c::Balance`; the avoiding is Envoy's `previous_hosts`
+ *       retry predicate
  */
-FT_MUST_USE int px_endpoint_pick(px_proxy *p, px_pick *out);
+FT_MUST_USE int px_endpoint_pick(px_proxy *p, const px_pick *avoid, size_t n_avoid, px_pick *out);
 
 /**
  * @brief proxy_endpoints.c: one attempt's outcome into the slot's breaker and histogram, and the breaker's verdict

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "proxy_impl.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,9 +134,25 @@ void px_endpoints_clear(px_proxy *p)
         slot_retire(&p->slots[i]);
 }
 
-int px_endpoint_pick(px_proxy *p, px_pick *out)
+int px_endpoint_pick(px_proxy *p, const px_pick *avoid, size_t n_avoid, px_pick *out)
 {
-    int rc = px_balancer_pick(p->balancer, px_now_ns(), out);
+    /* The endpoints this request failed on sit out this pick: hidden from the balancer, then shown again. Only the
+     * ones available now are hidden, so that an endpoint ejected since its failure stays ejected afterwards. */
+    assert(n_avoid <= 32);
+    uint32_t hidden = 0;
+    for (size_t i = 0; i < n_avoid; i++) {
+        if (px_balancer_available(p->balancer, avoid[i])) {
+            px_balancer_set_available(p->balancer, avoid[i], false);
+            hidden |= UINT32_C(1) << i;
+        }
+    }
+    uint64_t now = px_now_ns();
+    int rc = px_balancer_pick(p->balancer, now, out);
+    for (size_t i = 0; i < n_avoid; i++)
+        if (hidden & (UINT32_C(1) << i))
+            px_balancer_set_available(p->balancer, avoid[i], true);
+    if (rc == -EHOSTUNREACH && hidden != 0)
+        rc = px_balancer_pick(p->balancer, now, out); /* nothing else is left: one of them rather than none */
     if (rc < 0)
         return rc;
     px_slot *s = px_endpoint_slot(p, *out);

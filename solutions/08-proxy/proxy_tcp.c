@@ -39,6 +39,8 @@ static void connected(px_connect *c, int fd, int err)
         /* The pick is over: out of the balancer's in-flight count, with the failure's latency. */
         px_endpoint_release(p, s->pick, rtt, false);
         s->picked = false;
+        if (s->nfailed < sizeof s->failed / sizeof s->failed[0])
+            s->failed[s->nfailed++] = s->pick; /* the next attempt goes elsewhere if it can */
         px_slot *slot = px_endpoint_slot(p, s->pick);
         px_log(p, "connect to %s failed: %s", slot ? slot->name : "a removed endpoint", strerror(-err));
         session_connect(s);
@@ -64,7 +66,7 @@ static void session_connect(px_session *s)
     px_proxy *p = s->proxy;
     while (s->attempts < TCP_ATTEMPTS) {
         s->attempts++;
-        int rc = px_endpoint_pick(p, &s->pick);
+        int rc = px_endpoint_pick(p, s->failed, s->nfailed, &s->pick);
         if (rc < 0) {
             p->no_endpoint++;
             px_log(p, "no endpoint available: closing the client");
@@ -81,6 +83,8 @@ static void session_connect(px_session *s)
             return;
         px_endpoint_release(p, s->pick, 0, false);
         s->picked = false;
+        if (s->nfailed < sizeof s->failed / sizeof s->failed[0])
+            s->failed[s->nfailed++] = s->pick;
         px_log(p, "cannot connect: %s", strerror(-rc));
     }
     px_session_close(s);

@@ -57,6 +57,8 @@ static void upstream_failed(http_conn *h, const char *why)
         px_slot *slot = px_endpoint_slot(p, h->s->pick);
         px_log(p, "%s %s: %s", slot ? slot->name : "a removed endpoint", h->method, why);
         px_endpoint_report(p, h->s->pick, h->rtt_ns, false);
+        if (h->s->nfailed < sizeof h->s->failed / sizeof h->s->failed[0])
+            h->s->failed[h->s->nfailed++] = h->s->pick; /* the retry goes elsewhere if it can */
     }
     px_http_pick_done(h, false);
     uint64_t deadline = p->opts.request_timeout_ms ? h->arrival_ns + p->opts.request_timeout_ms * 1000000 : 0;
@@ -113,11 +115,12 @@ void px_http_attempt(http_conn *h)
 {
     px_proxy *p = proxy_of(h);
     px_session *s = h->s;
-    h->attempts++;
+    if (h->attempts++ == 0)
+        s->nfailed = 0; /* a new request: no endpoint has failed it yet */
     h->resp_head = h->resp_eof = false;
     h->sent_ns = px_now_ns();
     h->rtt_ns = 0;
-    if (px_endpoint_pick(p, &s->pick) < 0) {
+    if (px_endpoint_pick(p, s->failed, s->nfailed, &s->pick) < 0) {
         p->no_endpoint++;
         px_http_answer(h, 503, "no endpoint available");
         return;

@@ -511,7 +511,8 @@ static void kill_backend(void *ctx) { backend_kill(ctx); }
 
 FT_TEST(3, http_gets_survive_a_backend_killed_mid_run, 3,
         "GETs are idempotent: a reset, an end of file or a refused connect before any response byte reached the "
-        "client is retried on another pick (px_retry_decide(), p->retries). A client must never see a backend die.")
+        "client is retried (px_retry_decide(), p->retries), on another endpoint than the one that failed. A client "
+        "must never see a backend die.")
 {
     backend b[3] = {{0}};
     backend *bs[3];
@@ -520,10 +521,9 @@ FT_TEST(3, http_gets_survive_a_backend_killed_mid_run, 3,
         bs[i] = &b[i];
     }
     proxy p;
-    /* Ejected at its first failure, the dead backend cannot draw a retry too: each GET then fails at most once, and
-     * three attempts always find a live backend. (With a higher count, a retry may land on it again.) */
-    const char *more[] = {"--max-failures", "1", NULL};
-    start_http(&p, bs, 3, "round-robin", more);
+    /* P2C and the default breaker, as a deployment would run: until the dead backend is ejected the balancer may
+     * well pick it first, and only a retry that leaves it out reaches a live one every time. */
+    start_http(&p, bs, 3, "p2c", NULL);
     load_stats st;
     http_load(p.port, 8, 2000, "GET", kill_backend, &b[1], &st);
     fprintf(stderr, "GETs: %u sent, %u ok, %u 502, %u 503, %u dropped\n", st.sent, st.ok, st.bad_gateway, st.unavailable,
@@ -535,6 +535,37 @@ FT_TEST(3, http_gets_survive_a_backend_killed_mid_run, 3,
         backend_free(&b[i]);
 }
 FT_TIMEOUT(http_gets_survive_a_backend_killed_mid_run, 40);
+
+FT_TEST(3, http_a_failed_get_is_retried_on_another_endpoint, 2,
+        "A retry must not go back to the endpoint that just failed while another is available: keep the endpoints "
+        "the request failed on (s->failed) and pass them to px_endpoint_pick. Here p2c still rates the failing "
+        "backend best (its failures are fast, and a fast failure leaves its estimate where it was) and the healthy "
+        "one is slow, so a retry that asks the balancer again gets the failing one again, three times, and a 502.")
+{
+    backend bad = {0}, slow = {0};
+    backend_start(&bad, 1, BACKEND_HTTP);
+    backend_start(&slow, 2, BACKEND_HTTP);
+    bad.shared->garbage = 1;
+    slow.shared->delay_ms = 80;
+    backend *bs[] = {&bad, &slow};
+    proxy p;
+    const char *more[] = {"--max-failures", "1000", NULL}; /* the breaker never steps in: only the pick can */
+    start_http(&p, bs, 2, "p2c", more);
+    int fd = client_connect(p.port);
+    char out[4096];
+    for (int i = 0; i < 6; i++) {
+        int status = client_http(fd, GET("/r"), out, sizeof out, 10000);
+        ck_assert_msg(status == 200, "GET %d got %d: its retries did not reach the healthy backend", i, status);
+    }
+    close(fd);
+    ck_assert_msg(bad.shared->requests <= 6, "6 GETs made %llu attempts at the failing backend: a retry went back to it",
+                  (unsigned long long)bad.shared->requests);
+    ck_assert_uint_eq(slow.shared->requests, 6);
+    proxy_stop(&p, 20000);
+    backend_free(&bad);
+    backend_free(&slow);
+}
+FT_TIMEOUT(http_a_failed_get_is_retried_on_another_endpoint, 30);
 
 FT_TEST(3, http_posts_to_a_dying_backend_get_502_and_are_never_sent_twice, 3,
         "A POST is not idempotent: it may have had its effect before the connection died, so px_retry_decide() "

@@ -335,7 +335,7 @@ FT_TEST(3, a_probe_timer_that_fires_before_the_backoff_ends_waits_for_the_rest, 
     ck_assert_int_ge(px_loop_run_once(p->loop, 0), 0); /* the loop reads its clock */
     poll(NULL, 0, 400); /* not a wait for anything: the loop's now is 400 ms old when the probe timer is armed */
     px_pick pick;
-    ck_assert_int_eq(px_endpoint_pick(p, &pick), 0);
+    ck_assert_int_eq(px_endpoint_pick(p, NULL, 0, &pick), 0);
     px_slot *slot = px_endpoint_slot(p, pick);
     ck_assert(slot != NULL);
     px_endpoint_report(p, pick, 0, false);
@@ -351,3 +351,80 @@ FT_TEST(3, a_probe_timer_that_fires_before_the_backoff_ends_waits_for_the_rest, 
     px_proxy_destroy(p);
 }
 FT_TIMEOUT(a_probe_timer_that_fires_before_the_backoff_ends_waits_for_the_rest, 20);
+
+FT_TEST(3, a_retry_pick_leaves_out_the_endpoints_its_request_failed_on, 2,
+        "px_endpoint_pick(p, avoid, n, &pick) must not return an endpoint in avoid while another is available: hide "
+        "each available one (px_balancer_set_available false) for that one pick, show it again afterwards, and only "
+        "when nothing else is left pick among them. An avoided endpoint that was unavailable (ejected) before the "
+        "call must still be unavailable after it.")
+{
+    backend x = {.port = 9}, y = {.port = 10}, z = {.port = 11}; /* never started: picks only, nothing connects */
+    backend *bs[] = {&x, &y, &z};
+    char path[600];
+    snprintf(path, sizeof path, "%s/endpoints", scratch_dir());
+    endpoints_write(path, bs, 3, NULL);
+    px_options o = PX_OPTIONS_DEFAULTS;
+    o.endpoints_file = path;
+    o.balancer = PX_BALANCE_P2C_PEAK_EWMA;
+    o.health_interval_ms = 0;
+    o.max_failures = 100;
+    o.seed = 11;
+    o.quiet = true;
+    px_proxy *p;
+    char err[256] = "";
+    ck_assert_msg(px_proxy_create(&o, &p, err, sizeof err) == 0, "px_proxy_create failed: %s", err);
+
+    px_pick first, pick;
+    ck_assert_int_eq(px_endpoint_pick(p, NULL, 0, &first), 0);
+    px_endpoint_release(p, first, 0, false);
+    unsigned seen[3] = {0};
+    for (int i = 0; i < 60; i++) {
+        ck_assert_int_eq(px_endpoint_pick(p, &first, 1, &pick), 0);
+        ck_assert_msg(pick.slot != first.slot, "pick %d returned the endpoint it was asked to avoid (slot %u)", i,
+                      pick.slot);
+        ck_assert_uint_lt(pick.slot, 3);
+        seen[pick.slot]++;
+        px_endpoint_release(p, pick, 1000000, true);
+    }
+    ck_assert_msg(px_balancer_available(p->balancer, first), "the avoided endpoint was left unavailable");
+    for (uint32_t k = 0; k < 3; k++)
+        ck_assert_msg(k == first.slot || seen[k] > 0, "slot %u was never picked in 60 picks that avoided slot %u", k,
+                      first.slot);
+
+    /* Two of three avoided: the third every time. */
+    px_pick two[2];
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(px_endpoint_pick(p, two, (size_t)i, &two[i]), 0);
+        px_endpoint_release(p, two[i], 1000000, true);
+    }
+    ck_assert_uint_ne(two[0].slot, two[1].slot);
+    for (int i = 0; i < 20; i++) {
+        ck_assert_int_eq(px_endpoint_pick(p, two, 2, &pick), 0);
+        ck_assert_msg(pick.slot != two[0].slot && pick.slot != two[1].slot,
+                      "two endpoints avoided, one left, and the pick was an avoided one");
+        px_endpoint_release(p, pick, 1000000, true);
+    }
+
+    /* Every endpoint avoided: one of them rather than none. */
+    px_pick all[3];
+    for (uint32_t k = 0; k < 3; k++) {
+        px_endpoint_view view;
+        ck_assert_int_eq(px_balancer_endpoint(p->balancer, k, &view), 0);
+        all[k] = view.pick;
+    }
+    ck_assert_msg(px_endpoint_pick(p, all, 3, &pick) == 0,
+                  "every endpoint was avoided and the pick failed: it must fall back to one of them");
+    px_endpoint_release(p, pick, 1000000, true);
+
+    /* An unavailable endpoint named in avoid stays unavailable. */
+    px_balancer_set_available(p->balancer, all[2], false);
+    for (int i = 0; i < 10; i++) {
+        ck_assert_int_eq(px_endpoint_pick(p, &all[2], 1, &pick), 0);
+        ck_assert_uint_ne(pick.slot, all[2].slot);
+        px_endpoint_release(p, pick, 1000000, true);
+    }
+    ck_assert_msg(!px_balancer_available(p->balancer, all[2]),
+                  "an endpoint that was unavailable before the pick was made available by it");
+    px_proxy_destroy(p);
+}
+FT_TIMEOUT(a_retry_pick_leaves_out_the_endpoints_its_request_failed_on, 20);
