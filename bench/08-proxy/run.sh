@@ -319,6 +319,13 @@ sched_ns() {
     ((${#files[@]})) || { echo "0 0"; return 0; }
     awk '{ r += $1; w += $2 } END { printf "%.0f %.0f\n", r, w }' "${files[@]}" 2>/dev/null || echo "0 0"
 }
+# cpu_stat: "busy0 total0 steal0 softirq0 busy1 total1 steal1 softirq1", the clock ticks CPUs 0 and 1 have spent
+# since boot busy (user, nice, system, irq, softirq), in all, stolen by the host, and in softirq (/proc/stat). With
+# PIN=1 CPU 0 is the proxy's and CPU 1 is wrk's and the backends'; on loopback much of TCP runs in softirq.
+cpu_stat() {
+    awk '$1 == "cpu0" || $1 == "cpu1" { b = $2 + $3 + $4 + $7 + $8; t = b + $5 + $6 + $9; printf "%d %d %d %d ", b, t, $9, $8 }
+         END { print "" }' /proc/stat
+}
 now_ns() { date +%s%N; }
 run_wrk() { # PORT SECONDS: prints wrk's RUN line (report.lua), or nothing when wrk failed
     "${CLIENT_CPU[@]}" wrk -t1 -c"$CONNS" -d"$2"s --timeout 5s --latency -s "$SRC/report.lua" \
@@ -365,9 +372,13 @@ for ((round = 1; round <= ROUNDS; round++)); do
         read -ra procs <<<"$(proxy_procs)"
         read -r u0 s0 <<<"$(cpu_ticks "${procs[@]}")"
         read -r r0 w0 <<<"$(sched_ns "${procs[@]}")"
+        read -r b00 t00 st00 sq00 b10 t10 st10 sq10 <<<"$(cpu_stat)"
+        read -r bu0 bs0 <<<"$(cpu_ticks "${BE_PID[@]}")"
         t0=$(now_ns)
         line=$(run_wrk "$PX_PORT" "$RUN_SECONDS")
         t1=$(now_ns)
+        read -r b01 t01 st01 sq01 b11 t11 st11 sq11 <<<"$(cpu_stat)"
+        read -r bu1 bs1 <<<"$(cpu_ticks "${BE_PID[@]}")"
         read -r u1 s1 <<<"$(cpu_ticks "${procs[@]}")"
         read -r r1 w1 <<<"$(sched_ns "${procs[@]}")"
         rss=$(status_kb VmRSS "${procs[@]}") hwm=$(status_kb VmHWM "${procs[@]}")
@@ -377,12 +388,17 @@ for ((round = 1; round <= ROUNDS; round++)); do
         awk -v r="$round" -v name="$name" -v rps="$rps" -v p50="$p50" -v p99="$p99" -v n="$n" \
             -v err=$((conn + rd + wr + to)) -v bad="$bad" -v du=$((u1 - u0)) -v ds=$((s1 - s0)) -v tick="$TICK" \
             -v rss="$rss" -v hwm="$hwm" -v run=$((r1 - r0)) -v wait=$((w1 - w0)) -v wall=$((t1 - t0)) -v direct="$([[ $name == direct ]] && echo 1 || echo 0)" \
+            -v b0=$((b01 - b00)) -v c0=$((t01 - t00)) -v b1=$((b11 - b10)) -v c1=$((t11 - t10)) \
+            -v st=$((st01 - st00 + st11 - st10)) -v be=$((bu1 - bu0 + bs1 - bs0)) -v sq=$((sq11 - sq10)) \
             'BEGIN { us = n > 0 ? 1e6 / tick / n : 0
                      busy = sprintf("%.1f", 100 * run / wall); waited = sprintf("%.1f", 100 * wait / wall)
                      if (direct) { rss = ""; hwm = ""; u = ""; s = ""; busy = ""; waited = "" }
                      else { u = sprintf("%.2f", du * us); s = sprintf("%.2f", ds * us) }
-                     printf "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r, name, rps, p50, p99, n, err, bad,
-                         u, s, rss, hwm, busy, waited }' \
+                     cpu0 = c0 > 0 ? sprintf("%.1f", 100 * b0 / c0) : ""; cpu1 = c1 > 0 ? sprintf("%.1f", 100 * b1 / c1) : ""
+                     other = sprintf("%.2f", b1 * us); steal = c0 + c1 > 0 ? sprintf("%.1f", 100 * st / (c0 + c1)) : ""
+                     backends = sprintf("%.2f", be * us); softirq = sprintf("%.2f", sq * us)
+                     printf "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r, name, rps,
+                         p50, p99, n, err, bad, u, s, rss, hwm, busy, waited, cpu0, cpu1, other, steal, backends, softirq }' \
             >>"$HTTP_TSV"
         printf '  %-8s %8s req/s  p50 %6s µs  p99 %7s µs  errors %s  non-2xx %s\n' "$name" "$rps" "$p50" "$p99" \
             $((conn + rd + wr + to)) "$bad"
@@ -478,6 +494,15 @@ strace_run() {
     strace -f -c -o "$OUT/strace-$name.txt" "${attach[@]}" 2>/dev/null &
     sp=$!
     PIDS+=("$sp")
+    # In http mode the three backends are counted too, in a file of their own: what a proxy's way of sending
+    # requests costs the servers behind it.
+    local bsp= battach=()
+    if [[ $kind == http ]]; then
+        for p in "${BE_PID[@]}"; do battach+=(-p "$p"); done
+        strace -f -c -o "$OUT/strace-$name-backends.txt" "${battach[@]}" 2>/dev/null &
+        bsp=$!
+        PIDS+=("$bsp")
+    fi
     sleep 0.5 # strace attaches
     if [[ $kind == http ]]; then
         line=$(run_wrk "$PX_PORT" "$STRACE_SECONDS")
@@ -487,12 +512,19 @@ strace_run() {
         per=$(bench_fields bytes <<<"$line" | awk '{ printf "%.3f", $1 / 1048576 }')
     fi
     stop "$sp" INT
+    [[ -z $bsp ]] || stop "$bsp" INT
     stop_proxy
     [[ -n $per && $per != 0 && -s $OUT/strace-$name.txt ]] || return 0
     # strace -c's table: % time, seconds, usecs/call, calls, [errors,] syscall; the last row is the total.
-    awk -v name="$name" -v per="$per" '$1 ~ /^[0-9.]+$/ && NF >= 5 { c = $4; s = $NF
-            if (s == "total") printf "%s\ttotal\t%.2f\n", name, c / per; else printf "%s\t%s\t%.2f\n", name, s, c / per }' \
-        "$OUT/strace-$name.txt" >>"$STRACE_TSV"
+    local f tag
+    for f in "$OUT/strace-$name.txt" "$OUT/strace-$name-backends.txt"; do
+        [[ -s $f ]] || continue
+        tag=$name
+        [[ $f != *-backends.txt ]] || tag="$name:backends"
+        awk -v name="$tag" -v per="$per" '$1 ~ /^[0-9.]+$/ && NF >= 5 { c = $4; s = $NF
+                if (s == "total") printf "%s\ttotal\t%.2f\n", name, c / per; else printf "%s\t%s\t%.2f\n", name, s, c / per }' \
+            "$f" >>"$STRACE_TSV"
+    done
 }
 # perf_run NAME: samples the relay's CPU (perf record -e cpu-clock, a software event: no hardware counters here) for
 # one L4 run; prints the share of the samples in the kernel's copies between user memory and socket buffers.
@@ -567,6 +599,17 @@ echo "  (+p50, +p99: added over direct; user, sys: the proxy's CPU per request; 
 echo "  run %, wait %: the share of the run the proxy ran on a CPU, and waited for one while ready)"
 errs=$(awk -F'\t' '{ e += $7 + $8 } END { print e + 0 }' "$HTTP_TSV")
 echo "  socket errors and non-2xx answers over all these runs: $errs"
+echo "  the two CPUs during the same runs (CPU 0 the proxy's, CPU 1 wrk's and the backends'$([[ $PIN == 1 ]] || echo "; PIN=0: mixed")):"
+printf '  %-14s %8s %8s %15s %15s %15s %8s\n' contender "CPU 0 %" "CPU 1 %" "CPU 1 µs/req" "backends µs/req" \
+    "softirq µs/req" "steal %"
+for name in "${http_names[@]}"; do
+    [[ -n ${RPS[$name]} ]] || continue
+    printf '  %-14s %8s %8s %15s %15s %15s %8s\n' "$(label "$name")" "$(median "$HTTP_TSV" "$name" 15 %.1f)" \
+        "$(median "$HTTP_TSV" "$name" 16 %.1f)" "$(median "$HTTP_TSV" "$name" 17 %.2f)" \
+        "$(median "$HTTP_TSV" "$name" 19 %.2f)" "$(median "$HTTP_TSV" "$name" 20 %.2f)" "$(median "$HTTP_TSV" "$name" 18 %.1f)"
+done
+echo "  (CPU 1: wrk, the three backends and the kernel's work for them; backends: their user and system time; softirq:"
+echo "  CPU 1's, much of loopback TCP; all sampled at the kernel's tick. steal: time the host took from both CPUs)"
 
 echo
 echo "one backend of three answering $DELAY_MS ms late: its share of the requests (medians of $ROUNDS rounds):"
@@ -616,6 +659,16 @@ if [[ -s $STRACE_TSV ]]; then
             head -n 6 | awk -F'\t' '{ printf " %s %s", $2, $1 }')
         printf '  %-18s %7s:%s\n' "$(label "$name")" "$total" "$top"
     done
+    if grep -q ':backends' "$STRACE_TSV"; then
+        echo "  the three backends' system calls per request, behind each proxy:"
+        for name in "${http_names[@]}"; do
+            total=$(awk -F'\t' -v n="$name:backends" '$1 == n && $2 == "total" { print $3 }' "$STRACE_TSV")
+            [[ -n $total ]] || continue
+            top=$(awk -F'\t' -v n="$name:backends" '$1 == n && $2 != "total" { print $3 "\t" $2 }' "$STRACE_TSV" |
+                sort -t$'\t' -k1,1gr | head -n 6 | awk -F'\t' '{ printf " %s %s", $2, $1 }')
+            printf '  %-18s %7s:%s\n' "behind $(label "$name")" "$total" "$top"
+        done
+    fi
     while IFS=$'\t' read -r name share; do
         printf '  %-18s %5s %% of its CPU samples copying between user memory and sockets (perf, cpu-clock)\n' \
             "$(label "$name")" "$share"
