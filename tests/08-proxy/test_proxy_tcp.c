@@ -311,6 +311,26 @@ FT_TEST(3, proxy_without_health_checks_probes_an_ejected_endpoint_with_one_clien
 }
 FT_TIMEOUT(proxy_without_health_checks_probes_an_ejected_endpoint_with_one_client, 40);
 
+/* A proxy made in this process and driven by hand (no thread, no listener started by the test), over endpoints
+ * that nothing needs to reach; no health checks, so every outcome is the test's. The caller destroys it. */
+static px_proxy *offline_proxy(backend **bs, size_t n, px_balancer_kind kind, uint32_t max_failures, uint64_t seed)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/endpoints", scratch_dir());
+    endpoints_write(path, bs, n, NULL);
+    px_options o = PX_OPTIONS_DEFAULTS;
+    o.endpoints_file = path;
+    o.balancer = kind;
+    o.health_interval_ms = 0;
+    o.max_failures = max_failures;
+    o.seed = seed;
+    o.quiet = true;
+    px_proxy *p;
+    char err[256] = "";
+    ck_assert_msg(px_proxy_create(&o, &p, err, sizeof err) == 0, "px_proxy_create failed: %s", err);
+    return p;
+}
+
 FT_TEST(3, a_probe_timer_that_fires_before_the_backoff_ends_waits_for_the_rest, 2,
         "The probe timer runs on the loop's clock, read once per turn, while the breaker keeps probe_at_ns on the "
         "clock read now: a timer armed late in a turn (here, long after the last turn) comes due that much early. "
@@ -319,19 +339,7 @@ FT_TEST(3, a_probe_timer_that_fires_before_the_backoff_ends_waits_for_the_rest, 
 {
     backend x = {.port = 9}, y = {.port = 10}; /* never started: the outcomes below are reported by hand */
     backend *bs[] = {&x, &y};
-    char path[600];
-    snprintf(path, sizeof path, "%s/endpoints", scratch_dir());
-    endpoints_write(path, bs, 2, NULL);
-    px_options o = PX_OPTIONS_DEFAULTS;
-    o.endpoints_file = path;
-    o.balancer = PX_BALANCE_ROUND_ROBIN;
-    o.health_interval_ms = 0;
-    o.max_failures = 2;
-    o.seed = 8;
-    o.quiet = true;
-    px_proxy *p;
-    char err[256] = "";
-    ck_assert_msg(px_proxy_create(&o, &p, err, sizeof err) == 0, "px_proxy_create failed: %s", err);
+    px_proxy *p = offline_proxy(bs, 2, PX_BALANCE_ROUND_ROBIN, 2, 8);
     ck_assert_int_ge(px_loop_run_once(p->loop, 0), 0); /* the loop reads its clock */
     poll(NULL, 0, 400); /* not a wait for anything: the loop's now is 400 ms old when the probe timer is armed */
     px_pick pick;
@@ -360,19 +368,7 @@ FT_TEST(3, a_retry_pick_leaves_out_the_endpoints_its_request_failed_on, 2,
 {
     backend x = {.port = 9}, y = {.port = 10}, z = {.port = 11}; /* never started: picks only, nothing connects */
     backend *bs[] = {&x, &y, &z};
-    char path[600];
-    snprintf(path, sizeof path, "%s/endpoints", scratch_dir());
-    endpoints_write(path, bs, 3, NULL);
-    px_options o = PX_OPTIONS_DEFAULTS;
-    o.endpoints_file = path;
-    o.balancer = PX_BALANCE_P2C_PEAK_EWMA;
-    o.health_interval_ms = 0;
-    o.max_failures = 100;
-    o.seed = 11;
-    o.quiet = true;
-    px_proxy *p;
-    char err[256] = "";
-    ck_assert_msg(px_proxy_create(&o, &p, err, sizeof err) == 0, "px_proxy_create failed: %s", err);
+    px_proxy *p = offline_proxy(bs, 3, PX_BALANCE_P2C_PEAK_EWMA, 100, 11);
 
     px_pick first, pick;
     ck_assert_int_eq(px_endpoint_pick(p, NULL, 0, &first), 0);
