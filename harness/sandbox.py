@@ -152,19 +152,23 @@ def uid_processes(uid: int) -> list[int]:
     return all_uid_processes().get(uid, [])
 
 
+def real_uid(pid: int) -> int | None:
+    """The real uid of a live process, or None once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("Uid:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def all_uid_processes() -> dict[int, list[int]]:
     """Pids of every process, by real uid, from /proc."""
     found: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            for line in (entry / "status").read_text().splitlines():
-                if line.startswith("Uid:"):
-                    found.setdefault(int(line.split()[1]), []).append(int(entry.name))
-                    break
-        except (OSError, ValueError, IndexError):
-            pass
+        if entry.name.isdigit() and (uid := real_uid(int(entry.name))) is not None:
+            found.setdefault(uid, []).append(int(entry.name))
     return found
 
 
@@ -185,7 +189,10 @@ def strays() -> dict[int, list[int]]:
             os.close(lock)
             continue
         try:
-            alive = set(by_uid.get(UID_BASE + slot, [])) | Cgroup.existing_pids(slot)
+            # The table was read before this lock was taken: a grader may have ended its run and let the slot go
+            # in between, its processes gone with it. Only those still there, with the slot's uid, count.
+            uid = UID_BASE + slot
+            alive = {pid for pid in by_uid.get(uid, []) if real_uid(pid) == uid} | Cgroup.existing_pids(slot)
             if alive:
                 found[slot] = sorted(alive)
         finally:
