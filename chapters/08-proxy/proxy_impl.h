@@ -65,6 +65,17 @@ struct px_session {
     void *http;          /**< http mode: proxy_http.c's state, freed by px_http_session_free() */
 };
 
+/**
+ * @brief Notes the session's current pick among the endpoints its connect (tcp) or request (http) has failed on,
+ *        for px_endpoint_pick() to leave out of the next attempt; a full list keeps the oldest.
+ * @rust pushing onto the attempted-hosts list of a retry policy (Envoy's `previous_hosts`)
+ */
+static inline void px_session_note_failure(px_session *s)
+{
+    if (s->nfailed < sizeof s->failed / sizeof s->failed[0])
+        s->failed[s->nfailed++] = s->pick;
+}
+
 /** @brief The proxy (proxy.h): everything its files share, on the loop's thread only. */
 struct px_proxy {
     px_options opts;          /**< copied; the strings below are the copies it points to */

@@ -12,8 +12,9 @@ void px_tcp_session_start(px_session *s)
      * with opts.connect_timeout_ms, noting when the attempt started. In the connect callback:
      *  - failure: px_endpoint_report (the breaker counts it) and px_endpoint_release (out of the balancer's
      *    in-flight count), then try another pick, up to 3 attempts: safe at L4, because nothing has been read from
-     *    the client yet — its bytes wait in the kernel until the relay starts. Note the endpoint in s->failed and
-     *    give those to px_endpoint_pick (part 3), so that the next attempt goes elsewhere when it can;
+     *    the client yet — its bytes wait in the kernel until the relay starts. Note the endpoint with
+     *    px_session_note_failure and give s->failed to px_endpoint_pick (part 3), so that the next attempt goes elsewhere
+     * when it can;
      *  - success: px_endpoint_report with the connect's latency, then px_relay_start(client, upstream,
      *    opts.relay) — part 5: px_tls_relay_start(s, fd, ...) instead, which hands the relay the TLS sessions, and
      *    before it, in the callback, px_tls_session_connect(s, fd, callback): when it returns true it has taken the

@@ -18,8 +18,9 @@ void px_http_attempt(http_conn *h)
     /* TODO: count the attempt, pick an endpoint (s->pick, s->picked), then px_pool_take() or a connect with
      * opts.connect_timeout_ms whose callback wraps the socket with px_upconn_open() and calls px_http_step(). A
      * connect that fails is an upstream failure: report it, then px_retry_decide() says whether to try again.
-     * (Part 3: keep the endpoints this request has failed on in s->failed, emptied at its first attempt, and give
-     * them to px_endpoint_pick, so that a retry goes to another endpoint when there is one.) */
+     * (Part 3: note each endpoint this request fails on, px_session_note_failure, with s->nfailed emptied at its
+     * first attempt, and give s->failed to px_endpoint_pick, so that a retry goes to another endpoint when there is one.)
+     */
     (void)h;
 }
 

@@ -39,8 +39,7 @@ static void connected(px_connect *c, int fd, int err)
         /* The pick is over: out of the balancer's in-flight count, with the failure's latency. */
         px_endpoint_release(p, s->pick, rtt, false);
         s->picked = false;
-        if (s->nfailed < sizeof s->failed / sizeof s->failed[0])
-            s->failed[s->nfailed++] = s->pick; /* the next attempt goes elsewhere if it can */
+        px_session_note_failure(s); /* the next attempt goes elsewhere if it can */
         px_slot *slot = px_endpoint_slot(p, s->pick);
         px_log(p, "connect to %s failed: %s", slot ? slot->name : "a removed endpoint", strerror(-err));
         session_connect(s);
@@ -83,8 +82,7 @@ static void session_connect(px_session *s)
             return;
         px_endpoint_release(p, s->pick, 0, false);
         s->picked = false;
-        if (s->nfailed < sizeof s->failed / sizeof s->failed[0])
-            s->failed[s->nfailed++] = s->pick;
+        px_session_note_failure(s);
         px_log(p, "cannot connect: %s", strerror(-rc));
     }
     px_session_close(s);

@@ -57,8 +57,7 @@ static void upstream_failed(http_conn *h, const char *why)
         px_slot *slot = px_endpoint_slot(p, h->s->pick);
         px_log(p, "%s %s: %s", slot ? slot->name : "a removed endpoint", h->method, why);
         px_endpoint_report(p, h->s->pick, h->rtt_ns, false);
-        if (h->s->nfailed < sizeof h->s->failed / sizeof h->s->failed[0])
-            h->s->failed[h->s->nfailed++] = h->s->pick; /* the retry goes elsewhere if it can */
+        px_session_note_failure(h->s); /* the retry goes elsewhere if it can */
     }
     px_http_pick_done(h, false);
     uint64_t deadline = p->opts.request_timeout_ms ? h->arrival_ns + p->opts.request_timeout_ms * 1000000 : 0;
